@@ -1,0 +1,45 @@
+/** Raised when the migration files and the database's record of them disagree. */
+export class MigrationError extends Error {
+  override readonly name = 'MigrationError';
+}
+
+/** A write collided with a unique constraint (e.g. an audience already registered). */
+export class UniqueViolationError extends Error {
+  override readonly name = 'UniqueViolationError';
+
+  constructor(readonly constraint: string | undefined) {
+    super(`unique constraint violated${constraint === undefined ? '' : `: ${constraint}`}`);
+  }
+}
+
+/** The database could not be reached or failed in a way that is not the request's fault. */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = 'DatabaseUnavailableError';
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** SQLSTATE classes that mean the server or the connection is gone, not that the query is bad. */
+const UNAVAILABLE_CLASSES = ['08', '53', '57', '58'];
+
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/** Turns a driver error into one of the domain errors above, or returns it unchanged. */
+export function translateDatabaseError(error: unknown): unknown {
+  if (!(error instanceof Error)) {
+    return error;
+  }
+
+  const { code, constraint } = error as Error & { code?: unknown; constraint?: unknown };
+
+  if (code === UNIQUE_VIOLATION) {
+    return new UniqueViolationError(typeof constraint === 'string' ? constraint : undefined);
+  }
+
+  const isUnavailable =
+    (typeof code === 'string' && UNAVAILABLE_CLASSES.includes(code.slice(0, 2))) ||
+    (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) ||
+    /Connection terminated|connection timeout/i.test(error.message);
+
+  return isUnavailable ? new DatabaseUnavailableError(error.message, { cause: error }) : error;
+}

@@ -1,0 +1,11 @@
+export * from './database.js';
+export * from './errors.js';
+export * from './migrator.js';
+export type * from './schema.js';
+export * from './queries/clients.js';
+export * from './queries/secrets.js';
+export * from './queries/tokens.js';
+export * from './queries/ledger.js';
+export * from './queries/oidc-models.js';
+export * from './queries/keys.js';
+export type { Kysely, Transaction } from 'kysely';

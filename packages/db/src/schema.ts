@@ -1,0 +1,124 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** A timestamp column: read as a Date, written as a Date or an ISO string. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Json<T> = ColumnType<T, string, string>;
+/** A column with a database default: optional on insert. */
+type Defaulted<T> = ColumnType<T, T | undefined, T>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export type ClientKind = 'agent' | 'resource_server' | 'admin';
+export type ClientStatus = 'active' | 'disabled';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+/** A public JSON Web Key Set as registered for private_key_jwt. */
+export interface PublicJwks {
+  keys: Record<string, unknown>[];
+}
+
+export interface ClientsTable {
+  id: string;
+  client_id: string;
+  kind: ClientKind;
+  name: string;
+  owner: ColumnType<string | null, string | null | undefined, string | null>;
+  description: ColumnType<string | null, string | null | undefined, string | null>;
+  tools: Defaulted<string[]>;
+  audiences: Defaulted<string[]>;
+  audience: ColumnType<string | null, string | null | undefined, string | null>;
+  token_ttl_seconds: number;
+  status: Defaulted<ClientStatus>;
+  auth_method: ClientAuthMethod;
+  jwks: Json<PublicJwks | null>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ClientSecretsTable {
+  id: string;
+  client_pk: string;
+  hash: string;
+  created_at: CreatedAt;
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface AccessTokensTable {
+  token_id: string;
+  client_pk: string;
+  session_id: string | null;
+  model: string;
+  audience: string | null;
+  scope: string | null;
+  payload: Json<Record<string, unknown>>;
+  issued_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  revoked_reason: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface OidcModelsTable {
+  model: string;
+  id: string;
+  payload: Json<Record<string, unknown>>;
+  expires_at: Timestamp | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  private_jwk: Json<Record<string, unknown>>;
+  created_at: CreatedAt;
+  activates_at: Timestamp;
+  retired_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface ServerSecretsTable {
+  name: string;
+  value: string;
+  created_at: CreatedAt;
+}
+
+export interface LedgerEventsTable {
+  id: Generated<string>;
+  kind: string;
+  at: Generated<Date>;
+  agent_id: string | null;
+  client_id: string | null;
+  token_id: string | null;
+  session_id: string | null;
+  subject: string | null;
+  actor: string | null;
+  request_id: string | null;
+  ip: string | null;
+  data: Json<Record<string, unknown>>;
+}
+
+export interface SchemaMigrationsTable {
+  name: string;
+  checksum: string;
+  applied_at: CreatedAt;
+}
+
+/** Every table Tollgate owns, as Kysely sees them. */
+export interface Schema {
+  clients: ClientsTable;
+  client_secrets: ClientSecretsTable;
+  access_tokens: AccessTokensTable;
+  oidc_models: OidcModelsTable;
+  signing_keys: SigningKeysTable;
+  server_secrets: ServerSecretsTable;
+  ledger_events: LedgerEventsTable;
+  schema_migrations: SchemaMigrationsTable;
+}
+
+export type ClientRow = Selectable<ClientsTable>;
+export type NewClient = Insertable<ClientsTable>;
+export type ClientUpdate = Updateable<ClientsTable>;
+export type ClientSecretRow = Selectable<ClientSecretsTable>;
+export type AccessTokenRow = Selectable<AccessTokensTable>;
+export type NewAccessToken = Insertable<AccessTokensTable>;
+export type LedgerEventRow = Selectable<LedgerEventsTable>;
+export type NewLedgerEvent = Insertable<LedgerEventsTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;

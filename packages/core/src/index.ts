@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './ids.js';
 export * from './ledger.js';
+export * from './ledger-list.js';
 export * from './validation.js';
 export * from './pagination.js';
 export * from './jwks.js';

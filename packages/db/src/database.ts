@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
 
+import { acquireDataDirLock } from './data-dir-lock.js';
+
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -80,13 +82,15 @@ function openPostgres(url: string, poolSize: number): Database {
 }
 
 async function openEmbedded(dataDir: string | null): Promise<Database> {
-  if (dataDir !== null) {
-    mkdirSync(dataDir, { recursive: true });
-  }
+  // The embedded engine is single-process: a second process on the same files would corrupt them.
+  const releaseLock = dataDir === null ? () => undefined : acquireDataDirLock(mkdirp(dataDir));
 
   const engine = await PGlite.create({
     ...(dataDir === null ? {} : { dataDir }),
     parsers: { [INT8_OID]: (value: string) => value },
+  }).catch((error: unknown) => {
+    releaseLock();
+    throw error;
   });
   const db = new Kysely<Schema>({ dialect: new PGliteDialect(engine) });
 
@@ -110,6 +114,15 @@ async function openEmbedded(dataDir: string | null): Promise<Database> {
     ping: async () => {
       await engine.query('SELECT 1');
     },
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy();
+      releaseLock();
+    },
   };
+}
+
+function mkdirp(directory: string): string {
+  mkdirSync(directory, { recursive: true });
+
+  return directory;
 }

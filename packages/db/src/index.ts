@@ -1,5 +1,6 @@
 export * from './database.js';
 export * from './errors.js';
+export { DataDirBusyError } from './data-dir-lock.js';
 export * from './migrator.js';
 export type * from './schema.js';
 export * from './queries/clients.js';

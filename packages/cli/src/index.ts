@@ -1,0 +1,1 @@
+export { COMMANDS, UsageError, type Command, type CommandContext } from './commands.js';

@@ -1,0 +1,80 @@
+import type { ParameterizedContext } from 'koa';
+
+import { AppError, invalidInput } from '@tollgate/core';
+
+/** Management requests are small JSON documents; 64 KiB leaves room for a JWKS of 10 RSA keys. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface ReadBodyOptions {
+  /** Action endpoints (disable, enable, revoke) accept no body at all, read as `{}`. */
+  emptyAsObject?: boolean;
+}
+
+/** Reads and parses a JSON request body: application/json only, bounded, valid JSON. */
+export async function readJsonBody(
+  ctx: ParameterizedContext,
+  options: ReadBodyOptions = {},
+): Promise<unknown> {
+  if (!hasBody(ctx)) {
+    if (options.emptyAsObject === true) {
+      return {};
+    }
+
+    throw invalidInput('a JSON request body is required');
+  }
+
+  if (ctx.is('application/json') === false) {
+    throw new AppError('unsupported_media_type', 415, 'the request body must be application/json');
+  }
+
+  const raw = await readBounded(ctx);
+
+  if (raw.length === 0 && options.emptyAsObject === true) {
+    return {};
+  }
+
+  return parseJson(raw);
+}
+
+function hasBody(ctx: ParameterizedContext): boolean {
+  return ctx.request.length !== undefined
+    ? ctx.request.length > 0
+    : ctx.get('Transfer-Encoding') !== '';
+}
+
+const tooLarge = () =>
+  new AppError('payload_too_large', 413, `the request body exceeds ${MAX_BODY_BYTES} bytes`);
+
+async function readBounded(ctx: ParameterizedContext): Promise<Buffer> {
+  if ((ctx.request.length ?? 0) > MAX_BODY_BYTES) {
+    throw tooLarge();
+  }
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+
+  // Stopping early must not destroy the socket, or the client would never see the 413;
+  // Node discards the unread rest of the body after the response.
+  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false })) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buffer.length;
+
+    if (size > MAX_BODY_BYTES) {
+      throw tooLarge();
+    }
+
+    chunks.push(buffer);
+  }
+
+  return Buffer.concat(chunks);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(utf8.decode(raw));
+  } catch {
+    throw invalidInput('the request body is not valid JSON');
+  }
+}

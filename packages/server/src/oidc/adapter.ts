@@ -1,0 +1,207 @@
+import {
+  consumeModel,
+  deleteModel,
+  deleteModelsByGrant,
+  findClientForAuthentication,
+  findLiveToken,
+  findModel,
+  insertModelOnce,
+  insertTokenWithEvent,
+  revokeTokenWithEvent,
+  upsertModel,
+  type ClientWithSecrets,
+  type Kysely,
+  type Schema,
+} from '@tollgate/db';
+import { LedgerKind, tokenIdOf } from '@tollgate/core';
+import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+
+import { clientMetadata } from './client-metadata.js';
+import { currentRequestState, noteAuthFailure, rememberClient, rememberedClient } from './request-state.js';
+
+/** oidc-provider models that are access tokens: stored hashed, with a ledger event each. */
+const TOKEN_MODELS = new Set(['AccessToken', 'ClientCredentials']);
+
+/**
+ * Builds oidc-provider's storage adapter over Postgres. Clients come from the `clients` table,
+ * access tokens from `access_tokens` (keyed by a digest of their value), client-assertion
+ * replay records are inserted atomically, and every other model is a JSON row.
+ */
+export function createAdapterFactory(db: Kysely<Schema>): (name: string) => Adapter {
+  return (name) => {
+    if (name === 'Client') return new ClientAdapter(db);
+    if (TOKEN_MODELS.has(name)) return new AccessTokenAdapter(db, name);
+    if (name === 'ReplayDetection') return new ReplayDetectionAdapter(db, name);
+
+    return new ModelAdapter(db, name);
+  };
+}
+
+/** Shared behaviour of the JSON-row models; subclasses override what they store differently. */
+class ModelAdapter implements Adapter {
+  constructor(
+    protected readonly db: Kysely<Schema>,
+    protected readonly model: string,
+  ) {}
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    await upsertModel(this.db, this.model, id, { ...payload }, expiryDate(expiresIn));
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return findModel(this.db, this.model, id);
+  }
+
+  async findByUserCode(): Promise<AdapterPayload | undefined> {
+    return undefined;
+  }
+
+  async findByUid(): Promise<AdapterPayload | undefined> {
+    return undefined;
+  }
+
+  async consume(id: string): Promise<void> {
+    await consumeModel(this.db, this.model, id);
+  }
+
+  async destroy(id: string): Promise<void> {
+    await deleteModel(this.db, this.model, id);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await deleteModelsByGrant(this.db, this.model, grantId);
+  }
+}
+
+class ClientAdapter extends ModelAdapter {
+  constructor(db: Kysely<Schema>) {
+    super(db, 'Client');
+  }
+
+  override async upsert(): Promise<void> {
+    throw new Error('clients are managed through the management API');
+  }
+
+  /** Disabled clients do not exist for oidc-provider: every use of them fails as unknown. */
+  override async find(clientId: string): Promise<AdapterPayload | undefined> {
+    const row = rememberedClient(clientId) ?? (await findClientForAuthentication(this.db, clientId));
+
+    if (row === undefined) {
+      noteAuthFailure('unknown_client');
+      return undefined;
+    }
+
+    if (row.status !== 'active') {
+      noteAuthFailure('client_disabled');
+      return undefined;
+    }
+
+    rememberClient(row);
+
+    return clientMetadata(row) as AdapterPayload;
+  }
+}
+
+class ReplayDetectionAdapter extends ModelAdapter {
+  /**
+   * oidc-provider looks a jti up before it saves it; two instances can both miss. The insert
+   * itself is therefore the arbiter: the loser of a race is refused like any replay.
+   */
+  override async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    const isNew = await insertModelOnce(this.db, this.model, id, { ...payload }, expiryDate(expiresIn));
+
+    if (!isNew) {
+      noteAuthFailure('assertion_replayed');
+      throw new errors.InvalidClientAuth('client assertion tokens must only be used once');
+    }
+  }
+}
+
+class AccessTokenAdapter extends ModelAdapter {
+  override async upsert(value: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    const client = await this.#issuingClient(String(payload.clientId));
+    const tokenId = tokenIdOf(value);
+    const state = currentRequestState();
+    const sessionId = stringOrNull(payload.extra?.sid);
+    const expiresAt = expiryDate(expiresIn) ?? new Date();
+    const { jti: _value, ...stored } = payload;
+
+    await insertTokenWithEvent(
+      this.db,
+      {
+        tokenId,
+        clientPk: client.id,
+        sessionId,
+        model: this.model,
+        audience: stringOrNull(payload.aud),
+        scope: stringOrNull(payload.scope),
+        payload: stored,
+        issuedAt: new Date((payload.iat ?? Math.floor(Date.now() / 1000)) * 1000),
+        expiresAt,
+      },
+      {
+        kind: LedgerKind.tokenIssued,
+        agentId: client.kind === 'agent' ? client.id : null,
+        clientId: client.client_id,
+        tokenId,
+        sessionId,
+        subject: stringOrNull(payload.accountId),
+        actor: client.client_id,
+        requestId: state?.requestId ?? null,
+        ip: state?.ip ?? null,
+        data: {
+          grant_type: Provider.ctx?.oidc?.params?.grant_type ?? null,
+          tools: typeof payload.scope === 'string' ? payload.scope.split(' ') : [],
+          audience: payload.aud ?? null,
+          expires_at: expiresAt.toISOString(),
+          ...state?.tokenEventData,
+        },
+      },
+    );
+  }
+
+  /** The value is never stored; the presented value is put back as jti for oidc-provider. */
+  override async find(value: string): Promise<AdapterPayload | undefined> {
+    const row = await findLiveToken(this.db, tokenIdOf(value));
+
+    if (row === undefined || row.model !== this.model) {
+      return undefined;
+    }
+
+    return { ...row.payload, jti: value } as AdapterPayload;
+  }
+
+  override async destroy(value: string): Promise<void> {
+    const state = currentRequestState();
+    const caller = Provider.ctx?.oidc?.client?.clientId ?? null;
+    const callerRow = caller === null ? undefined : rememberedClient(caller);
+
+    await revokeTokenWithEvent(this.db, tokenIdOf(value), 'revoked_by_client', {
+      kind: LedgerKind.tokenRevoked,
+      agentId: callerRow?.kind === 'agent' ? callerRow.id : null,
+      clientId: caller,
+      actor: caller,
+      requestId: state?.requestId ?? null,
+      ip: state?.ip ?? null,
+      data: { reason: 'revoked_by_client' },
+    });
+  }
+
+  async #issuingClient(clientId: string): Promise<ClientWithSecrets> {
+    const row = rememberedClient(clientId) ?? (await findClientForAuthentication(this.db, clientId));
+
+    if (row === undefined) {
+      throw new Error('token issued to a client that does not exist');
+    }
+
+    return row;
+  }
+}
+
+function expiryDate(expiresIn: number | undefined): Date | null {
+  return typeof expiresIn === 'number' && expiresIn > 0 ? new Date(Date.now() + expiresIn * 1000) : null;
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}

@@ -1,0 +1,44 @@
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+
+import type { Logger } from '../logger.js';
+
+interface OAuthError {
+  error?: string;
+  error_description?: string;
+  error_detail?: string;
+  status?: number;
+}
+
+/** The one place where oidc-provider's events become log lines (the ledger is written inline). */
+export function logProviderEvents(provider: Provider, logger: Logger): void {
+  const loggerOf = (ctx: KoaContextWithOIDC | undefined): Logger =>
+    (ctx?.state as { log?: Logger } | undefined)?.log ?? logger;
+
+  provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
+    loggerOf(ctx).error({ err: error, event: 'oauth.server_error' }, 'oauth endpoint failed');
+  });
+
+  const logRefusal = (event: string) => (ctx: KoaContextWithOIDC, error: OAuthError) => {
+    loggerOf(ctx).info(
+      {
+        event,
+        error: error.error,
+        detail: error.error_detail ?? error.error_description,
+        clientId: ctx.oidc?.client?.clientId,
+      },
+      'oauth request refused',
+    );
+  };
+
+  provider.on('grant.error', logRefusal('grant.error'));
+  provider.on('introspection.error', logRefusal('introspection.error'));
+  provider.on('revocation.error', logRefusal('revocation.error'));
+
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    loggerOf(ctx).info(
+      { event: 'grant.success', clientId: ctx.oidc.client?.clientId, grantType: ctx.oidc.params?.grant_type },
+      'token issued',
+    );
+  });
+}

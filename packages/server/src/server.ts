@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { loadSigningKeys } from '@tollgate/core';
+import {
+  deleteExpiredModels,
+  deleteExpiredTokens,
+  ensureServerSecret,
+  migrate,
+  openDatabase,
+  type Database,
+} from '@tollgate/db';
+import type Provider from 'oidc-provider';
+
+import { createAdminApp } from './admin/app.js';
+import { adminAuthenticator } from './admin-auth.js';
+import type { Config } from './config.js';
+import { healthRoutes, authorizationServerMetadata } from './http/public-routes.js';
+import { requestContext } from './http/request-context.js';
+import type { Logger } from './logger.js';
+import { createProvider } from './oidc/provider.js';
+
+/** A running Tollgate: both listeners, the provider and the database behind them. */
+export interface RunningTollgate {
+  readonly publicUrl: string;
+  readonly adminUrl: string;
+  readonly provider: Provider;
+  readonly database: Database;
+  /** Stops accepting requests, lets in-flight ones finish (up to the grace period), closes. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  /** An already open database (tests); otherwise the configured one is opened and owned. */
+  database?: Database;
+}
+
+/** Starts Tollgate: database and migrations, keys, the OAuth provider and both listeners. */
+export async function startTollgate(config: Config, options: StartOptions): Promise<RunningTollgate> {
+  const { logger } = options;
+  const database = options.database ?? (await openDatabase(config.database));
+
+  if (config.migrateOnStart) {
+    const applied = await migrate(database, config.migrationsDir);
+    logger.info({ event: 'db.migrated', applied }, 'database migrated');
+  }
+
+  const provider = await buildProvider(config, database, logger);
+  const admin = createAdminApp({
+    db: database.db,
+    logger,
+    authenticate: adminAuthenticator(provider),
+  });
+
+  const publicServer = await listen(createServer(provider.callback()), config.host, config.port);
+  const adminServer = await listen(createServer(admin.callback()), config.adminHost, config.adminPort);
+  const stopSweeper = startSweeper(database, config, logger);
+
+  return {
+    publicUrl: urlOf(publicServer),
+    adminUrl: urlOf(adminServer),
+    provider,
+    database,
+    close: async () => {
+      stopSweeper();
+      await Promise.all([
+        drain(publicServer, config.shutdownGraceSeconds),
+        drain(adminServer, config.shutdownGraceSeconds),
+      ]);
+
+      if (options.database === undefined) {
+        await database.close();
+      }
+    },
+  };
+}
+
+async function buildProvider(config: Config, database: Database, logger: Logger): Promise<Provider> {
+  const signingKeys = await loadSigningKeys(database.db);
+  const cookieKey = await ensureServerSecret(
+    database.db,
+    'cookie_signing_key',
+    randomBytes(32).toString('base64url'),
+  );
+  // Tollgate's own middleware runs before oidc-provider's routes, the request context first so
+  // that every later log line carries the request id.
+  return createProvider({
+    issuer: config.issuer,
+    db: database.db,
+    logger,
+    signingKeys,
+    cookieKeys: [cookieKey],
+    trustProxy: config.trustProxy,
+    middleware: [
+      requestContext(logger),
+      healthRoutes(database),
+      authorizationServerMetadata(config.issuer),
+    ],
+  });
+}
+
+function listen(server: Server, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function urlOf(server: Server): string {
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+}
+
+/** Closes a listener: idle keep-alive sockets at once, busy ones after the grace period. */
+async function drain(server: Server, graceSeconds: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+
+  const timer = setTimeout(() => server.closeAllConnections(), graceSeconds * 1000);
+  await closed;
+  clearTimeout(timer);
+}
+
+/** Periodically deletes expired oidc-provider rows and token rows past their retention. */
+function startSweeper(database: Database, config: Config, logger: Logger): () => void {
+  const sweep = async () => {
+    try {
+      const models = await deleteExpiredModels(database.db);
+      const before = new Date(Date.now() - config.tokenRetentionSeconds * 1000);
+      const tokens = await deleteExpiredTokens(database.db, before);
+
+      if (models + tokens > 0) {
+        logger.info({ event: 'db.swept', models, tokens }, 'expired rows deleted');
+      }
+    } catch (error) {
+      logger.warn({ err: error, event: 'db.sweep_failed' }, 'sweeping expired rows failed');
+    }
+  };
+  const timer = setInterval(() => void sweep(), config.sweepIntervalSeconds * 1000);
+  timer.unref();
+
+  return () => clearInterval(timer);
+}

@@ -89,14 +89,16 @@ export async function listClients(
     query = query.where('status', '=', filter.status);
   }
 
+  // Cursors carry milliseconds (JavaScript dates); Postgres keeps microseconds. Ordering and
+  // comparing at millisecond precision keeps the two in step, with the id breaking ties.
+  const createdMs = sql<Date>`date_trunc('milliseconds', created_at)`;
+
   if (filter.after !== undefined) {
     const { createdAt, id } = filter.after;
-    query = query.where(({ eb, refTuple, tuple }) =>
-      eb(refTuple('created_at', 'id'), '>', tuple(createdAt, id)),
-    );
+    query = query.where(sql<boolean>`(${createdMs}, id) > (${createdAt}, ${id})`);
   }
 
-  return query.orderBy('created_at').orderBy('id').limit(filter.limit).execute();
+  return query.orderBy(createdMs).orderBy('id').limit(filter.limit).execute();
 }
 
 export async function updateClient(

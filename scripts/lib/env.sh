@@ -18,6 +18,13 @@ export TOLLGATE_ROOT
 TOLLGATE_TOOLS_BIN="$TOLLGATE_ROOT/.tools/node_modules/.bin"
 export TOLLGATE_TOOLS_BIN
 
+# Node ignores the OS trust store and uses its own CA list. On machines whose TLS
+# path needs a CA that only the OS store has (curl works, npm/pnpm fail with
+# SELF_SIGNED_CERT_IN_CHAIN), point Node at the OS bundle too, unless set already.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
+
 case ":$PATH:" in
   *":$TOLLGATE_TOOLS_BIN:"*) ;;
   *) PATH="$TOLLGATE_TOOLS_BIN:$PATH" ;;

@@ -7,6 +7,7 @@ import {
   type ClientRow,
   type ClientStatus,
   type ClientUpdate,
+  type DelegationPolicy,
   type Kysely,
   type PublicJwks,
   type Schema,
@@ -24,10 +25,14 @@ import {
   toPage,
   type Page,
 } from './pagination.js';
+import { closeSessionsOfAgent } from './sessions.js';
 import { issueSecret, type AddSecretOptions, type IssuedSecret } from './secrets.js';
 import {
+  DEFAULT_SESSION_MAX_SECONDS,
   DEFAULT_TOKEN_TTL_SECONDS,
   validateAudiences,
+  validateDelegation,
+  validateSessionSeconds,
   validateTokenTtl,
   validateTools,
 } from './validation.js';
@@ -45,6 +50,9 @@ export interface AgentView {
   status: ClientStatus;
   token_endpoint_auth_method: ClientRow['auth_method'];
   jwks: PublicJwks | null;
+  delegation: DelegationPolicy;
+  session_max_seconds: number;
+  session_idle_seconds: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -62,6 +70,9 @@ export function agentView(row: ClientRow): AgentView {
     status: row.status,
     token_endpoint_auth_method: row.auth_method,
     jwks: row.jwks,
+    delegation: row.delegation,
+    session_max_seconds: row.session_max_seconds,
+    session_idle_seconds: row.session_idle_seconds,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
@@ -77,6 +88,9 @@ export interface CreateAgentInput {
   /** Registering a public JWKS makes the agent authenticate with private_key_jwt, no secret. */
   jwks?: PublicJwks | undefined;
   token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | undefined;
+  delegation?: DelegationPolicy | undefined;
+  session_max_seconds?: number | undefined;
+  session_idle_seconds?: number | null | undefined;
 }
 
 export interface CreatedAgent {
@@ -111,6 +125,15 @@ export async function createAgent(
       token_ttl_seconds: ttl,
       auth_method: authMethod,
       jwks: JSON.stringify(jwks),
+      delegation: JSON.stringify(validateDelegation(input.delegation ?? {})),
+      session_max_seconds: validateSessionSeconds(
+        input.session_max_seconds ?? DEFAULT_SESSION_MAX_SECONDS,
+        'session_max_seconds',
+      ),
+      session_idle_seconds:
+        input.session_idle_seconds == null
+          ? null
+          : validateSessionSeconds(input.session_idle_seconds, 'session_idle_seconds'),
     });
 
     await recordEvent(trx, audit, {
@@ -183,6 +206,9 @@ export interface UpdateAgentInput {
   audiences?: string[] | undefined;
   token_ttl_seconds?: number | undefined;
   jwks?: PublicJwks | undefined;
+  delegation?: DelegationPolicy | undefined;
+  session_max_seconds?: number | undefined;
+  session_idle_seconds?: number | null | undefined;
 }
 
 export async function updateAgent(
@@ -222,6 +248,21 @@ async function agentChanges(current: ClientRow, input: UpdateAgentInput): Promis
   if (input.audiences !== undefined) changes.audiences = validateAudiences(input.audiences);
   if (input.token_ttl_seconds !== undefined) {
     changes.token_ttl_seconds = validateTokenTtl(input.token_ttl_seconds);
+  }
+
+  if (input.delegation !== undefined) {
+    changes.delegation = JSON.stringify(validateDelegation(input.delegation));
+  }
+
+  if (input.session_max_seconds !== undefined) {
+    changes.session_max_seconds = validateSessionSeconds(input.session_max_seconds, 'session_max_seconds');
+  }
+
+  if (input.session_idle_seconds !== undefined) {
+    changes.session_idle_seconds =
+      input.session_idle_seconds === null
+        ? null
+        : validateSessionSeconds(input.session_idle_seconds, 'session_idle_seconds');
   }
 
   if (input.jwks !== undefined) {
@@ -267,12 +308,14 @@ export async function setAgentStatus(
 
     const revoked =
       status === 'disabled' ? await revokeTokensOfClient(trx, row.id, 'agent_disabled') : 0;
+    const sessionsClosed =
+      status === 'disabled' ? await closeSessionsOfAgent(trx, row.id, audit) : 0;
 
     await recordEvent(trx, audit, {
       kind: status === 'disabled' ? LedgerKind.agentDisabled : LedgerKind.agentEnabled,
       agentId: row.id,
       clientId: row.client_id,
-      data: status === 'disabled' ? { tokens_revoked: revoked } : {},
+      data: status === 'disabled' ? { tokens_revoked: revoked, sessions_closed: sessionsClosed } : {},
     });
 
     return agentView(row);

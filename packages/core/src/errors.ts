@@ -5,6 +5,7 @@ export type AppErrorCode =
   | 'conflict'
   | 'unauthorized'
   | 'forbidden'
+  | 'method_not_allowed'
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'service_unavailable'

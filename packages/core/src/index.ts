@@ -11,3 +11,8 @@ export * from './agents.js';
 export * from './resource-servers.js';
 export * from './admins.js';
 export * from './signing-keys.js';
+export * from './transactions.js';
+export * from './sessions.js';
+export * from './trusted-issuers.js';
+export * from './issuer-keys.js';
+export * from './exchange/index.js';

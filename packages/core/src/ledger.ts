@@ -15,6 +15,13 @@ export const LedgerKind = {
   tokenRevoked: 'token.revoked',
   clientAuthenticationFailed: 'client.authentication_failed',
   signingKeyAdded: 'signing_key.added',
+  sessionOpened: 'session.opened',
+  sessionRenewed: 'session.renewed',
+  sessionClosed: 'session.closed',
+  tokenExchanged: 'token.exchanged',
+  exchangeRefused: 'exchange.refused',
+  trustedIssuerCreated: 'trusted_issuer.created',
+  trustedIssuerUpdated: 'trusted_issuer.updated',
 } as const;
 
 export type LedgerKindName = (typeof LedgerKind)[keyof typeof LedgerKind];

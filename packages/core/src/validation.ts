@@ -1,3 +1,5 @@
+import type { DelegationPolicy } from '@tollgate/db';
+
 import { invalidInput } from './errors.js';
 
 /**
@@ -74,4 +76,38 @@ export function validateTokenTtl(seconds: number, path = 'token_ttl_seconds'): n
   }
 
   return seconds;
+}
+
+export const DEFAULT_SESSION_MAX_SECONDS = 3600;
+export const MAX_SESSION_SECONDS = 7 * 86_400;
+
+export function validateSessionSeconds(seconds: number, path: string): number {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_SESSION_SECONDS) {
+    throw invalidInput('invalid session limit', [
+      { path, message: `must be an integer from 1 to ${MAX_SESSION_SECONDS}` },
+    ]);
+  }
+
+  return seconds;
+}
+
+/** Trusted issuers are compared byte for byte with a token's `iss` (RFC 8414 §2). */
+export function validateDelegation(policy: DelegationPolicy): DelegationPolicy {
+  const issuers = policy.trusted_issuers ?? [];
+  const problems = issuers.flatMap((issuer, index) =>
+    URL.parse(issuer) === null
+      ? [{ path: `delegation/trusted_issuers/${index}`, message: 'must be an absolute URL' }]
+      : [],
+  );
+
+  if (problems.length > 0) {
+    throw invalidInput('invalid delegation policy', problems);
+  }
+
+  return {
+    trusted_issuers: [...new Set(issuers)],
+    ...(policy.allowed_subjects === undefined
+      ? {}
+      : { allowed_subjects: [...new Set(policy.allowed_subjects)] }),
+  };
 }

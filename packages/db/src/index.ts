@@ -10,3 +10,5 @@ export * from './queries/ledger.js';
 export * from './queries/oidc-models.js';
 export * from './queries/keys.js';
 export type { Kysely, Transaction } from 'kysely';
+export * from './queries/sessions.js';
+export * from './queries/trusted-issuers.js';

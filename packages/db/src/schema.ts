@@ -31,8 +31,58 @@ export interface ClientsTable {
   status: Defaulted<ClientStatus>;
   auth_method: ClientAuthMethod;
   jwks: Json<PublicJwks | null>;
+  delegation: ColumnType<DelegationPolicy, string | undefined, string>;
+  session_max_seconds: Defaulted<number>;
+  session_idle_seconds: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+/** Whom an agent may act for through token exchange (RFC 8693). */
+export interface DelegationPolicy {
+  /** Issuers (registered trusted issuers, or Tollgate's own) whose subject tokens it accepts. */
+  trusted_issuers?: string[];
+  /** When present, only these people (by the issuer's user claim) may be acted for. */
+  allowed_subjects?: string[];
+}
+
+export interface TrustedIssuersTable {
+  id: string;
+  issuer: string;
+  jwks_uri: string | null;
+  jwks: ColumnType<PublicJwks | null, string | null, string | null>;
+  audiences: string[];
+  user_claim: Defaulted<string>;
+  status: Defaulted<ClientStatus>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** The RFC 8693 §4.1 `act` claim: the current actor, nesting the previous ones. */
+export interface ActorClaim {
+  sub: string;
+  iss?: string;
+  act?: ActorClaim;
+}
+
+type Nullable<T> = ColumnType<T | null, T | null | undefined, T | null>;
+
+export interface SessionsTable {
+  id: string;
+  client_pk: string;
+  subject: Nullable<string>;
+  subject_issuer: Nullable<string>;
+  tools: string[];
+  audience: Nullable<string>;
+  actor_chain: ColumnType<ActorClaim | null, string | null | undefined, string | null>;
+  parent_session_id: Nullable<string>;
+  parent_token_id: Nullable<string>;
+  opened_at: CreatedAt;
+  deadline: Timestamp;
+  idle_timeout_seconds: Nullable<number>;
+  last_activity_at: UpdatedAt;
+  closed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  close_reason: Nullable<string>;
 }
 
 export interface ClientSecretsTable {
@@ -110,6 +160,8 @@ export interface Schema {
   signing_keys: SigningKeysTable;
   server_secrets: ServerSecretsTable;
   ledger_events: LedgerEventsTable;
+  trusted_issuers: TrustedIssuersTable;
+  sessions: SessionsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -122,3 +174,6 @@ export type NewAccessToken = Insertable<AccessTokensTable>;
 export type LedgerEventRow = Selectable<LedgerEventsTable>;
 export type NewLedgerEvent = Insertable<LedgerEventsTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type TrustedIssuerRow = Selectable<TrustedIssuersTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type NewSession = Insertable<SessionsTable>;

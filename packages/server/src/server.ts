@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { loadSigningKeys } from '@tollgate/core';
+import { closeLapsedSessions, loadSigningKeys, type AuditContext } from '@tollgate/core';
 import {
   deleteExpiredModels,
   deleteExpiredTokens,
@@ -18,6 +18,7 @@ import { adminAuthenticator } from './admin-auth.js';
 import type { Config } from './config.js';
 import { healthRoutes, authorizationServerMetadata } from './http/public-routes.js';
 import { requestContext } from './http/request-context.js';
+import { sessionCloseRoute } from './http/session-close.js';
 import type { Logger } from './logger.js';
 import { createProvider } from './oidc/provider.js';
 
@@ -97,6 +98,7 @@ async function buildProvider(config: Config, database: Database, logger: Logger)
       requestContext(logger),
       healthRoutes(database),
       authorizationServerMetadata(config.issuer),
+      sessionCloseRoute(database.db),
     ],
   });
 }
@@ -128,6 +130,8 @@ async function drain(server: Server, graceSeconds: number): Promise<void> {
   clearTimeout(timer);
 }
 
+const SWEEPER_AUDIT: AuditContext = { actor: 'tollgate', requestId: null, ip: null };
+
 /** Periodically deletes expired oidc-provider rows and token rows past their retention. */
 function startSweeper(database: Database, config: Config, logger: Logger): () => void {
   const sweep = async () => {
@@ -135,9 +139,10 @@ function startSweeper(database: Database, config: Config, logger: Logger): () =>
       const models = await deleteExpiredModels(database.db);
       const before = new Date(Date.now() - config.tokenRetentionSeconds * 1000);
       const tokens = await deleteExpiredTokens(database.db, before);
+      const sessions = await closeLapsedSessions(database.db, SWEEPER_AUDIT);
 
-      if (models + tokens > 0) {
-        logger.info({ event: 'db.swept', models, tokens }, 'expired rows deleted');
+      if (models + tokens + sessions > 0) {
+        logger.info({ event: 'db.swept', models, tokens, sessions }, 'expired rows swept');
       }
     } catch (error) {
       logger.warn({ err: error, event: 'db.sweep_failed' }, 'sweeping expired rows failed');

@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 
-import type { AccessTokenRow, Schema } from '../schema.js';
+import type { AccessTokenRow, ActorClaim, NewSession, Schema } from '../schema.js';
 import { ledgerRow, type LedgerEventInput } from './ledger.js';
+import { SESSION_IS_OPEN } from './sessions.js';
 
 export interface NewIssuedToken {
   tokenId: string;
@@ -15,37 +16,59 @@ export interface NewIssuedToken {
   expiresAt: Date;
 }
 
-/**
- * Stores an issued token and its ledger event in one statement, so that neither can exist
- * without the other: a token whose event did not commit was never stored and never works.
- */
-export async function insertTokenWithEvent(
-  db: Kysely<Schema>,
-  token: NewIssuedToken,
-  event: LedgerEventInput,
-): Promise<void> {
-  await db
-    .with('issued', (qb) =>
-      qb.insertInto('access_tokens').values({
-        token_id: token.tokenId,
-        client_pk: token.clientPk,
-        session_id: token.sessionId,
-        model: token.model,
-        audience: token.audience,
-        scope: token.scope,
-        payload: JSON.stringify(token.payload),
-        issued_at: token.issuedAt,
-        expires_at: token.expiresAt,
-      }),
-    )
-    .insertInto('ledger_events')
-    .values(ledgerRow(event))
-    .execute();
+export interface TokenIssue {
+  token: NewIssuedToken;
+  /** A session this token opens, stored in the same statement. */
+  openSession?: NewSession | undefined;
+  /** An open session this token renews: its activity time moves to now. */
+  renewSessionId?: string | undefined;
+  /** Ledger events of the issue (token issued, session opened or renewed, ...). */
+  events: LedgerEventInput[];
 }
 
 /**
- * Finds a token that can still be honoured: not revoked, not expired, and issued to a client
- * that is still active. Disablement and revocation therefore show on the very next lookup.
+ * Stores an issued token, the session it opens or renews, and their ledger events in one
+ * statement, so that none can exist without the others: a token whose events did not commit
+ * was never stored and never works.
+ */
+export async function insertIssuedToken(db: Kysely<Schema>, issue: TokenIssue): Promise<void> {
+  const { token } = issue;
+  const steps = [];
+
+  if (issue.openSession !== undefined) {
+    steps.push(sql`opened AS (${db.insertInto('sessions').values(issue.openSession)})`);
+  }
+
+  if (issue.renewSessionId !== undefined) {
+    const renew = db
+      .updateTable('sessions')
+      .set({ last_activity_at: sql<Date>`now()` })
+      .where('id', '=', issue.renewSessionId);
+    steps.push(sql`renewed AS (${renew})`);
+  }
+
+  const insertToken = db.insertInto('access_tokens').values({
+    token_id: token.tokenId,
+    client_pk: token.clientPk,
+    session_id: token.sessionId,
+    model: token.model,
+    audience: token.audience,
+    scope: token.scope,
+    payload: JSON.stringify(token.payload),
+    issued_at: token.issuedAt,
+    expires_at: token.expiresAt,
+  });
+  steps.push(sql`issued AS (${insertToken})`);
+
+  const insertEvents = db.insertInto('ledger_events').values(issue.events.map(ledgerRow));
+
+  await sql`WITH ${sql.join(steps)} ${insertEvents}`.execute(db);
+}
+
+/**
+ * Finds a token that can still be honoured: not revoked, not expired, issued to a client that
+ * is still active, in a session that is still open. Disablement, revocation and session close
+ * therefore show on the very next lookup, on every instance.
  */
 export async function findLiveToken(
   db: Kysely<Schema>,
@@ -54,11 +77,13 @@ export async function findLiveToken(
   return db
     .selectFrom('access_tokens as t')
     .innerJoin('clients as c', 'c.id', 't.client_pk')
+    .leftJoin('sessions as s', 's.id', 't.session_id')
     .selectAll('t')
     .where('t.token_id', '=', tokenId)
     .where('t.revoked_at', 'is', null)
     .where('t.expires_at', '>', sql<Date>`now()`)
     .where('c.status', '=', 'active')
+    .where(sql<boolean>`(t.session_id IS NULL OR ${SESSION_IS_OPEN})`)
     .executeTakeFirst();
 }
 
@@ -130,4 +155,53 @@ export async function deleteExpiredTokens(db: Kysely<Schema>, before: Date): Pro
     .executeTakeFirst();
 
   return Number(result.numDeletedRows);
+}
+
+/** A live token with the session it belongs to and the client it was issued to. */
+export interface LiveSessionToken {
+  token_id: string;
+  client_pk: string;
+  client_id: string;
+  scope: string | null;
+  audience: string | null;
+  expires_at: Date;
+  session_id: string;
+  session_subject: string | null;
+  session_subject_issuer: string | null;
+  session_tools: string[];
+  session_audience: string | null;
+  session_actor_chain: ActorClaim | null;
+  session_deadline: Date;
+}
+
+/** Like findLiveToken, for tokens that belong to a session, with what exchange needs of both. */
+export async function findLiveSessionToken(
+  db: Kysely<Schema>,
+  tokenId: string,
+): Promise<LiveSessionToken | undefined> {
+  return db
+    .selectFrom('access_tokens as t')
+    .innerJoin('clients as c', 'c.id', 't.client_pk')
+    .innerJoin('sessions as s', 's.id', 't.session_id')
+    .select([
+      't.token_id',
+      't.client_pk',
+      'c.client_id',
+      't.scope',
+      't.audience',
+      't.expires_at',
+      's.id as session_id',
+      's.subject as session_subject',
+      's.subject_issuer as session_subject_issuer',
+      's.tools as session_tools',
+      's.audience as session_audience',
+      's.actor_chain as session_actor_chain',
+      's.deadline as session_deadline',
+    ])
+    .where('t.token_id', '=', tokenId)
+    .where('t.revoked_at', 'is', null)
+    .where('t.expires_at', '>', sql<Date>`now()`)
+    .where('c.status', '=', 'active')
+    .where(SESSION_IS_OPEN)
+    .executeTakeFirst();
 }

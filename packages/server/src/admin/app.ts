@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { requireAdmin } from './auth.js';
 import type { AdminPrincipal, AdminRouter, AdminState } from './context.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { problems } from './problem.js';
+import { problems } from '../http/problem.js';
 import { agentSecretRoutes } from './routes/agent-secrets.js';
 import { agentRoutes } from './routes/agents.js';
 import { ledgerRoutes } from './routes/ledger.js';

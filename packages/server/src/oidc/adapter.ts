@@ -5,19 +5,27 @@ import {
   findClientForAuthentication,
   findLiveToken,
   findModel,
+  insertIssuedToken,
   insertModelOnce,
-  insertTokenWithEvent,
   revokeTokenWithEvent,
   upsertModel,
   type ClientWithSecrets,
   type Kysely,
+  type LedgerEventInput,
   type Schema,
 } from '@tollgate/db';
-import { LedgerKind, tokenIdOf } from '@tollgate/core';
+import { closeSessionsFromToken, LedgerKind, tokenIdOf } from '@tollgate/core';
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 
 import { clientMetadata } from './client-metadata.js';
-import { currentRequestState, noteAuthFailure, rememberClient, rememberedClient } from './request-state.js';
+import {
+  currentRequestState,
+  noteAuthFailure,
+  plannedIssuance,
+  rememberClient,
+  rememberedClient,
+  type IssuancePlan,
+} from './request-state.js';
 
 /** oidc-provider models that are access tokens: stored hashed, with a ledger event each. */
 const TOKEN_MODELS = new Set(['AccessToken', 'ClientCredentials']);
@@ -120,44 +128,28 @@ class ReplayDetectionAdapter extends ModelAdapter {
 class AccessTokenAdapter extends ModelAdapter {
   override async upsert(value: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     const client = await this.#issuingClient(String(payload.clientId));
+    const plan = plannedIssuance();
     const tokenId = tokenIdOf(value);
-    const state = currentRequestState();
-    const sessionId = stringOrNull(payload.extra?.sid);
     const expiresAt = expiryDate(expiresIn) ?? new Date();
     const { jti: _value, ...stored } = payload;
+    const token = {
+      tokenId,
+      clientPk: client.id,
+      sessionId: plan?.sessionId ?? null,
+      model: this.model,
+      audience: stringOrNull(payload.aud),
+      scope: stringOrNull(payload.scope),
+      payload: stored,
+      issuedAt: new Date((payload.iat ?? Math.floor(Date.now() / 1000)) * 1000),
+      expiresAt,
+    };
 
-    await insertTokenWithEvent(
-      this.db,
-      {
-        tokenId,
-        clientPk: client.id,
-        sessionId,
-        model: this.model,
-        audience: stringOrNull(payload.aud),
-        scope: stringOrNull(payload.scope),
-        payload: stored,
-        issuedAt: new Date((payload.iat ?? Math.floor(Date.now() / 1000)) * 1000),
-        expiresAt,
-      },
-      {
-        kind: LedgerKind.tokenIssued,
-        agentId: client.kind === 'agent' ? client.id : null,
-        clientId: client.client_id,
-        tokenId,
-        sessionId,
-        subject: stringOrNull(payload.accountId),
-        actor: client.client_id,
-        requestId: state?.requestId ?? null,
-        ip: state?.ip ?? null,
-        data: {
-          grant_type: Provider.ctx?.oidc?.params?.grant_type ?? null,
-          tools: typeof payload.scope === 'string' ? payload.scope.split(' ') : [],
-          audience: payload.aud ?? null,
-          expires_at: expiresAt.toISOString(),
-          ...state?.tokenEventData,
-        },
-      },
-    );
+    await insertIssuedToken(this.db, {
+      token,
+      openSession: plan?.openSession,
+      renewSessionId: plan?.renewal === true ? plan.sessionId : undefined,
+      events: issuanceEvents(client, token, payload, plan),
+    });
   }
 
   /** The value is never stored; the presented value is put back as jti for oidc-provider. */
@@ -171,20 +163,22 @@ class AccessTokenAdapter extends ModelAdapter {
     return { ...row.payload, jti: value } as AdapterPayload;
   }
 
+  /** Revocation (RFC 7009), cascading to the sessions opened by exchanging this token. */
   override async destroy(value: string): Promise<void> {
     const state = currentRequestState();
     const caller = Provider.ctx?.oidc?.client?.clientId ?? null;
     const callerRow = caller === null ? undefined : rememberedClient(caller);
+    const tokenId = tokenIdOf(value);
+    const audit = { actor: caller, requestId: state?.requestId ?? null, ip: state?.ip ?? null };
 
-    await revokeTokenWithEvent(this.db, tokenIdOf(value), 'revoked_by_client', {
+    await revokeTokenWithEvent(this.db, tokenId, 'revoked_by_client', {
+      ...audit,
       kind: LedgerKind.tokenRevoked,
       agentId: callerRow?.kind === 'agent' ? callerRow.id : null,
       clientId: caller,
-      actor: caller,
-      requestId: state?.requestId ?? null,
-      ip: state?.ip ?? null,
       data: { reason: 'revoked_by_client' },
     });
+    await closeSessionsFromToken(this.db, tokenId, audit);
   }
 
   async #issuingClient(clientId: string): Promise<ClientWithSecrets> {
@@ -204,4 +198,59 @@ function expiryDate(expiresIn: number | undefined): Date | null {
 
 function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
+}
+
+type StoredToken = Parameters<typeof insertIssuedToken>[1]['token'];
+
+/** The ledger events of one issue: the token's own, and its session's opening or renewal. */
+function issuanceEvents(
+  client: ClientWithSecrets,
+  token: StoredToken,
+  payload: AdapterPayload,
+  plan: IssuancePlan | undefined,
+): LedgerEventInput[] {
+  const state = currentRequestState();
+  const common = {
+    agentId: client.kind === 'agent' ? client.id : null,
+    clientId: client.client_id,
+    sessionId: token.sessionId,
+    subject: plan?.subject ?? null,
+    actor: client.client_id,
+    requestId: state?.requestId ?? null,
+    ip: state?.ip ?? null,
+  };
+  const tools = token.scope === null ? [] : token.scope.split(' ');
+  const tokenEvent: LedgerEventInput = {
+    ...common,
+    kind: plan?.eventKind ?? LedgerKind.tokenIssued,
+    tokenId: token.tokenId,
+    data: {
+      grant_type: Provider.ctx?.oidc?.params?.grant_type ?? null,
+      tools,
+      audience: token.audience,
+      expires_at: token.expiresAt.toISOString(),
+      ...plan?.eventData,
+    },
+  };
+
+  if (plan === undefined) {
+    return [tokenEvent];
+  }
+
+  const sessionEvent: LedgerEventInput = {
+    ...common,
+    kind: plan.renewal ? LedgerKind.sessionRenewed : LedgerKind.sessionOpened,
+    tokenId: token.tokenId,
+    data: plan.renewal
+      ? { tools }
+      : {
+          tools: plan.openSession?.tools ?? tools,
+          audience: plan.openSession?.audience ?? token.audience,
+          deadline: new Date(plan.openSession?.deadline ?? token.expiresAt).toISOString(),
+          subject_issuer: plan.openSession?.subject_issuer ?? null,
+          parent_session_id: plan.openSession?.parent_session_id ?? null,
+        },
+  };
+
+  return [sessionEvent, tokenEvent];
 }

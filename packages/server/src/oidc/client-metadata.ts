@@ -34,7 +34,7 @@ export function clientMetadata(row: ClientWithSecrets): Record<string, unknown> 
 function grantTypesOf(row: ClientWithSecrets): string[] {
   switch (row.kind) {
     case 'agent':
-      return ['client_credentials'];
+      return ['client_credentials', TOKEN_EXCHANGE_GRANT];
     case 'admin':
       return ['client_credentials'];
     case 'resource_server':

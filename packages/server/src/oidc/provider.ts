@@ -1,12 +1,13 @@
 import {
   CLIENT_ASSERTION_ALGS,
   ClientSecretVerifier,
+  IssuerKeys,
   SIGNING_ALG,
   type PrivateJwk,
 } from '@tollgate/core';
 import type { Kysely, Schema } from '@tollgate/db';
 import type { Middleware } from 'koa';
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Client, type ClientCredentials, type Configuration } from 'oidc-provider';
 
 import type { Logger } from '../logger.js';
 import { createAdapterFactory } from './adapter.js';
@@ -17,6 +18,9 @@ import { logProviderEvents } from './events.js';
 import { introspectionAllowed, revocationAllowed } from './introspection.js';
 import { defaultResource, getResourceServerInfo } from './resource-policy.js';
 import { shapeResponses } from './response-shaping.js';
+import { extraTokenClaims } from './session-binding.js';
+import { registerTokenExchange } from './token-exchange.js';
+import { rememberedClient } from './request-state.js';
 
 export interface ProviderDeps {
   issuer: string;
@@ -28,6 +32,7 @@ export interface ProviderDeps {
   /** Middleware to run, in order, before Tollgate's OAuth glue and oidc-provider's routes. */
   middleware: Middleware[];
   verifier?: ClientSecretVerifier;
+  issuerKeys?: IssuerKeys;
 }
 
 /** Builds the oidc-provider instance that serves Tollgate's OAuth endpoints. */
@@ -36,6 +41,11 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   provider.proxy = deps.trustProxy;
   installSecretCheck(provider, deps.db, deps.verifier ?? new ClientSecretVerifier());
+  registerTokenExchange(provider, {
+    db: deps.db,
+    issuer: deps.issuer,
+    issuerKeys: deps.issuerKeys ?? new IssuerKeys(),
+  });
   logProviderEvents(provider, deps.logger);
   deps.middleware.forEach((middleware) => provider.use(middleware));
   provider.use(shapeResponses);
@@ -72,10 +82,17 @@ function providerConfiguration(deps: ProviderDeps): Configuration {
         useGrantedResource: () => false,
       },
     },
-    extraTokenClaims: (_ctx: KoaContextWithOIDC, token) =>
-      token.kind === 'ClientCredentials' ? { sub: token.clientId } : undefined,
+    extraTokenClaims,
     ttl: {
-      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+      ClientCredentials: (_ctx, token, client) => clientCredentialsTtl(token, client),
     },
   };
+}
+
+/** A client_credentials token lives its client's token lifetime, and never past its session. */
+function clientCredentialsTtl(token: ClientCredentials, client: Client): number {
+  const ttl = token.resourceServer?.accessTokenTTL ?? 600;
+  const sessionMax = rememberedClient(client.clientId)?.session_max_seconds ?? ttl;
+
+  return Math.min(ttl, sessionMax);
 }

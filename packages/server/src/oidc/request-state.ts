@@ -1,4 +1,4 @@
-import type { ClientWithSecrets } from '@tollgate/db';
+import type { ClientWithSecrets, NewSession } from '@tollgate/db';
 import Provider from 'oidc-provider';
 
 /** What Tollgate's provider glue remembers about the request in flight. */
@@ -9,8 +9,33 @@ export interface OidcRequestState {
   clients?: Map<string, ClientWithSecrets>;
   /** Why client authentication failed, in ledger vocabulary (never the presented secret). */
   authFailure?: string;
-  /** Extra fields for the ledger event of the token this request issues (e.g. by exchange). */
-  tokenEventData?: Record<string, unknown>;
+  /** How the token this request issues is to be stored and recorded; set before it is saved. */
+  issuance?: IssuancePlan;
+}
+
+/** The session side of issuing one token, decided by the grant and carried out by the adapter. */
+export interface IssuancePlan {
+  sessionId: string;
+  openSession?: NewSession;
+  renewal: boolean;
+  /** The person (or upstream agent) the token acts for; null when the agent acts for itself. */
+  subject: string | null;
+  /** Claims for the token beyond oidc-provider's own (act, sid, ...). */
+  claims: Record<string, unknown>;
+  eventKind: string;
+  eventData: Record<string, unknown>;
+}
+
+export function planIssuance(plan: IssuancePlan): void {
+  const state = currentRequestState();
+
+  if (state !== undefined) {
+    state.issuance = plan;
+  }
+}
+
+export function plannedIssuance(): IssuancePlan | undefined {
+  return currentRequestState()?.issuance;
 }
 
 /** The state of the request oidc-provider is serving now, or undefined outside a request. */

@@ -16,8 +16,22 @@ export const shapeResponses: Middleware = async (ctx, next) => {
     shapeIntrospection(oidcCtx);
   } else if (route === 'revocation') {
     shapeRevocation(oidcCtx);
+  } else if (route === 'token') {
+    shapeTokenError(oidcCtx);
   }
 };
+
+/** oidc-provider's own wording for a grant type the client is not registered for. */
+const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this client';
+
+/** RFC 6749 §5.2: a client not allowed a grant type gets unauthorized_client. */
+function shapeTokenError(ctx: KoaContextWithOIDC): void {
+  const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+
+  if (body?.error === 'invalid_request' && body.error_description === GRANT_TYPE_NOT_ALLOWED) {
+    body.error = 'unauthorized_client';
+  }
+}
 
 interface ErrorBody {
   error?: unknown;
@@ -45,10 +59,13 @@ function shapeIntrospection(ctx: KoaContextWithOIDC): void {
   // RFC 7662 §2.2: jti names the token; an opaque value's digest does so without being it.
   body.jti = tokenIdOf(presented);
 
+  // oidc-provider writes its own (login) session id over ours; Tollgate's is the task session.
+  // An active token's session is open: tokens of closed sessions never get this far.
   const sessionId: unknown = token.extra?.sid;
 
   if (typeof sessionId === 'string') {
     body.sid = sessionId;
+    body.session_state = 'open';
   }
 }
 

@@ -134,5 +134,8 @@ export async function adminCall(
   });
   const text = await response.text();
 
-  return { status: response.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  return {
+    status: response.status,
+    json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+  };
 }

@@ -7,7 +7,7 @@ import {
 } from '@tollgate/core';
 import type { Kysely, Schema } from '@tollgate/db';
 
-import { readJsonBody } from '../body.js';
+import { readJsonBody } from '../../http/body.js';
 import {
   auditOf,
   logChange,

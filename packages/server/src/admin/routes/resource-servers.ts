@@ -8,7 +8,7 @@ import {
 } from '@tollgate/core';
 import type { ClientStatus, Kysely, Schema } from '@tollgate/db';
 
-import { readJsonBody } from '../body.js';
+import { readJsonBody } from '../../http/body.js';
 import {
   auditOf,
   logChange,

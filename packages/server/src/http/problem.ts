@@ -5,7 +5,7 @@ import type { Middleware, ParameterizedContext } from 'koa';
 import { AppError } from '@tollgate/core';
 import { DatabaseUnavailableError } from '@tollgate/db';
 
-import type { AdminState } from './context.js';
+import type { RequestState } from './request-context.js';
 
 /** An RFC 9457 problem details object, with Tollgate's `code` and `request_id` extensions. */
 export interface Problem {
@@ -18,7 +18,7 @@ export interface Problem {
   request_id: string;
 }
 
-type ProblemContext = ParameterizedContext<AdminState>;
+type ProblemContext = ParameterizedContext<RequestState>;
 
 const PROBLEM_TYPE_BASE = 'https://tollgate.dev/problems/';
 
@@ -33,7 +33,7 @@ const BODILESS_STATUSES: Record<number, { code: string; detail: string }> = {
  * Renders every failure of the admin API once, as application/problem+json: thrown errors,
  * and error statuses the router set without a body (404, 405, 501).
  */
-export function problems(): Middleware<AdminState> {
+export function problems(): Middleware<RequestState> {
   return async (ctx, next) => {
     try {
       await next();
@@ -49,7 +49,8 @@ export function problems(): Middleware<AdminState> {
   };
 }
 
-function renderError(ctx: ProblemContext, error: unknown): void {
+/** Renders one error as a problem; for routes that share a listener with other handlers. */
+export function renderError(ctx: ProblemContext, error: unknown): void {
   if (error instanceof AppError) {
     logAppError(ctx, error);
     render(ctx, error.status, error.code, error.message, error.errors);

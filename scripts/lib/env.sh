@@ -9,6 +9,7 @@
 
 if [ -z "${BASH_VERSION:-}" ]; then
   echo "scripts/lib/env.sh: needs bash" >&2
+  # shellcheck disable=SC2317 # exit is reached when this file is run, not sourced
   return 1 2>/dev/null || exit 1
 fi
 
@@ -31,11 +32,14 @@ case ":$PATH:" in
 esac
 export PATH
 
-# Versions the toolchain must satisfy (kept in one place).
-TOLLGATE_NODE_MIN_MAJOR=22
-TOLLGATE_NODE_INSTALL_SPEC="node@24"
-TOLLGATE_PNPM_MAJOR=10
-TOLLGATE_PNPM_INSTALL_SPEC="pnpm@10.34.9"
+# Versions the toolchain must satisfy (kept in one place; used by scripts/setup).
+# shellcheck disable=SC2034
+{
+  TOLLGATE_NODE_MIN_MAJOR=22
+  TOLLGATE_NODE_INSTALL_SPEC="node@24"
+  TOLLGATE_PNPM_MAJOR=10
+  TOLLGATE_PNPM_INSTALL_SPEC="pnpm@10.34.9"
+}
 
 # Short progress line on stderr, unless TOLLGATE_QUIET=1.
 tg_say() {

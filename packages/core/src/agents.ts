@@ -6,6 +6,7 @@ import {
   updateClient,
   type ClientRow,
   type ClientStatus,
+  type Budget,
   type ClientUpdate,
   type DelegationPolicy,
   type Kysely,
@@ -13,6 +14,7 @@ import {
   type Schema,
 } from '@tollgate/db';
 
+import { validateBudget } from './budgets.js';
 import { invalidInput, notFound } from './errors.js';
 import { newClientId, newRowId } from './ids.js';
 import { validatePublicJwks } from './jwks.js';
@@ -53,6 +55,7 @@ export interface AgentView {
   delegation: DelegationPolicy;
   session_max_seconds: number;
   session_idle_seconds: number | null;
+  budget: Budget;
   created_at: string;
   updated_at: string;
 }
@@ -73,6 +76,7 @@ export function agentView(row: ClientRow): AgentView {
     delegation: row.delegation,
     session_max_seconds: row.session_max_seconds,
     session_idle_seconds: row.session_idle_seconds,
+    budget: row.budget,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
@@ -91,6 +95,7 @@ export interface CreateAgentInput {
   delegation?: DelegationPolicy | undefined;
   session_max_seconds?: number | undefined;
   session_idle_seconds?: number | null | undefined;
+  budget?: Budget | undefined;
 }
 
 export interface CreatedAgent {
@@ -134,6 +139,7 @@ export async function createAgent(
         input.session_idle_seconds == null
           ? null
           : validateSessionSeconds(input.session_idle_seconds, 'session_idle_seconds'),
+      budget: JSON.stringify(validateBudget(input.budget ?? {})),
     });
 
     await recordEvent(trx, audit, {
@@ -209,6 +215,7 @@ export interface UpdateAgentInput {
   delegation?: DelegationPolicy | undefined;
   session_max_seconds?: number | undefined;
   session_idle_seconds?: number | null | undefined;
+  budget?: Budget | undefined;
 }
 
 export async function updateAgent(
@@ -263,6 +270,10 @@ async function agentChanges(current: ClientRow, input: UpdateAgentInput): Promis
       input.session_idle_seconds === null
         ? null
         : validateSessionSeconds(input.session_idle_seconds, 'session_idle_seconds');
+  }
+
+  if (input.budget !== undefined) {
+    changes.budget = JSON.stringify(validateBudget(input.budget));
   }
 
   if (input.jwks !== undefined) {

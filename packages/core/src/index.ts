@@ -16,3 +16,5 @@ export * from './sessions.js';
 export * from './trusted-issuers.js';
 export * from './issuer-keys.js';
 export * from './exchange/index.js';
+export * from './budgets.js';
+export * from './usage.js';

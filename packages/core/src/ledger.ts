@@ -22,6 +22,10 @@ export const LedgerKind = {
   exchangeRefused: 'exchange.refused',
   trustedIssuerCreated: 'trusted_issuer.created',
   trustedIssuerUpdated: 'trusted_issuer.updated',
+  usageReported: 'usage.reported',
+  budgetReached: 'budget.reached',
+  budgetReset: 'budget.reset',
+  ownerBudgetSet: 'owner_budget.set',
 } as const;
 
 export type LedgerKindName = (typeof LedgerKind)[keyof typeof LedgerKind];

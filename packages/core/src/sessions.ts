@@ -27,7 +27,8 @@ export type SessionCloseReason =
   | 'deadline'
   | 'idle'
   | 'parent_closed'
-  | 'parent_token_revoked';
+  | 'parent_token_revoked'
+  | 'budget_reached';
 
 export interface SessionView {
   id: string;
@@ -94,16 +95,17 @@ export async function closeSession(
   });
 }
 
-/** Closes every open session of an agent (used when it is disabled). */
+/** Closes every open session of an agent (when it is disabled, or its budget is used up). */
 export async function closeSessionsOfAgent(
   db: Kysely<Schema>,
   clientPk: string,
   audit: AuditContext,
+  reason: SessionCloseReason = 'agent_disabled',
 ): Promise<number> {
   let count = 0;
 
   for (const id of await findOpenSessionIds(db, clientPk)) {
-    count += (await closeSession(db, id, 'agent_disabled', audit)).length;
+    count += (await closeSession(db, id, reason, audit)).length;
   }
 
   return count;

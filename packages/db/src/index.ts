@@ -12,3 +12,5 @@ export * from './queries/keys.js';
 export type { Kysely, Transaction } from 'kysely';
 export * from './queries/sessions.js';
 export * from './queries/trusted-issuers.js';
+export * from './queries/usage.js';
+export * from './queries/budgets.js';

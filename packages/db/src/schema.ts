@@ -34,8 +34,25 @@ export interface ClientsTable {
   delegation: ColumnType<DelegationPolicy, string | undefined, string>;
   session_max_seconds: Defaulted<number>;
   session_idle_seconds: ColumnType<number | null, number | null | undefined, number | null>;
+  budget: ColumnType<Budget, string | undefined, string>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+/**
+ * Spending limits. Day and month limits apply to an agent or an owner; session limits to each
+ * session of the agent. Costs are in `currency` (reports in other currencies do not count).
+ */
+export interface Budget {
+  daily_llm_tokens?: number;
+  monthly_llm_tokens?: number;
+  daily_cost?: number;
+  monthly_cost?: number;
+  session_llm_tokens?: number;
+  session_cost?: number;
+  currency?: string;
+  /** Close the agent's open sessions when a limit is reached, not only refuse new tokens. */
+  close_sessions?: boolean;
 }
 
 /** Whom an agent may act for through token exchange (RFC 8693). */
@@ -83,6 +100,69 @@ export interface SessionsTable {
   last_activity_at: UpdatedAt;
   closed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   close_reason: Nullable<string>;
+}
+
+export interface UsageReportsTable {
+  id: string;
+  resource_server_pk: string;
+  idempotency_key: string;
+  request_hash: string;
+  token_id: string;
+  agent_pk: string;
+  owner: string | null;
+  session_id: string | null;
+  subject: string | null;
+  tool: string;
+  model: string | null;
+  input_tokens: ColumnType<string, number, number>;
+  output_tokens: ColumnType<string, number, number>;
+  calls: number;
+  cost: ColumnType<string | null, string | null, string | null>;
+  currency: string | null;
+  occurred_at: Timestamp;
+  received_at: CreatedAt;
+}
+
+export interface OwnerBudgetsTable {
+  owner: string;
+  budget: ColumnType<Budget, string, string>;
+  updated_at: UpdatedAt;
+}
+
+export interface SpendCountersTable {
+  scope: 'agent' | 'owner' | 'session';
+  scope_id: string;
+  period: 'day' | 'month' | 'session';
+  period_start: Timestamp;
+  currency: Defaulted<string>;
+  llm_tokens: ColumnType<string, number | undefined, number>;
+  cost: ColumnType<string, string | undefined, string>;
+}
+
+export interface BudgetStatesTable {
+  scope: string;
+  scope_id: string;
+  budget: string;
+  period_start: Timestamp;
+  reached_at: CreatedAt;
+  reset_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface LedgerChainTable {
+  seq: string;
+  event_id: string;
+  prev_hash: string;
+  hash: string;
+  sealed_at: CreatedAt;
+}
+
+export interface LedgerCheckpointsTable {
+  id: Generated<string>;
+  seq: string;
+  hash: string;
+  archived_events: string;
+  archive_digest: string;
+  created_at: CreatedAt;
 }
 
 export interface ClientSecretsTable {
@@ -162,6 +242,12 @@ export interface Schema {
   ledger_events: LedgerEventsTable;
   trusted_issuers: TrustedIssuersTable;
   sessions: SessionsTable;
+  usage_reports: UsageReportsTable;
+  owner_budgets: OwnerBudgetsTable;
+  spend_counters: SpendCountersTable;
+  budget_states: BudgetStatesTable;
+  ledger_chain: LedgerChainTable;
+  ledger_checkpoints: LedgerCheckpointsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -177,3 +263,5 @@ export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type TrustedIssuerRow = Selectable<TrustedIssuersTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type NewSession = Insertable<SessionsTable>;
+export type UsageReportRow = Selectable<UsageReportsTable>;
+export type NewUsageReport = Insertable<UsageReportsTable>;

@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { closeLapsedSessions, loadSigningKeys, type AuditContext } from '@tollgate/core';
+import {
+  ClientSecretVerifier,
+  closeLapsedSessions,
+  loadSigningKeys,
+  type AuditContext,
+} from '@tollgate/core';
 import {
   deleteExpiredModels,
   deleteExpiredTokens,
@@ -19,6 +24,7 @@ import type { Config } from './config.js';
 import { healthRoutes, authorizationServerMetadata } from './http/public-routes.js';
 import { requestContext } from './http/request-context.js';
 import { sessionCloseRoute } from './http/session-close.js';
+import { usageRoute } from './http/usage-route.js';
 import type { Logger } from './logger.js';
 import { createProvider } from './oidc/provider.js';
 
@@ -79,6 +85,8 @@ export async function startTollgate(config: Config, options: StartOptions): Prom
 }
 
 async function buildProvider(config: Config, database: Database, logger: Logger): Promise<Provider> {
+  // One verification cache for every endpoint that authenticates clients by secret.
+  const verifier = new ClientSecretVerifier();
   const signingKeys = await loadSigningKeys(database.db);
   const cookieKey = await ensureServerSecret(
     database.db,
@@ -99,7 +107,9 @@ async function buildProvider(config: Config, database: Database, logger: Logger)
       healthRoutes(database),
       authorizationServerMetadata(config.issuer),
       sessionCloseRoute(database.db),
+      usageRoute({ db: database.db, verifier }),
     ],
+    verifier,
   });
 }
 

@@ -576,6 +576,14 @@ describe('management API', () => {
       ['/v1/resource-servers/{id}', 'get'],
       ['/v1/resource-servers/{id}/disable', 'post'],
       ['/v1/ledger', 'get'],
+      ['/v1/trusted-issuers', 'post'],
+      ['/v1/trusted-issuers', 'get'],
+      ['/v1/trusted-issuers/{id}', 'get'],
+      ['/v1/trusted-issuers/{id}', 'patch'],
+      ['/v1/trusted-issuers/{id}/disable', 'post'],
+      ['/v1/sessions', 'get'],
+      ['/v1/sessions/{id}', 'get'],
+      ['/v1/sessions/{id}/close', 'post'],
     ];
 
     it('describes every operation, with references that resolve', async () => {

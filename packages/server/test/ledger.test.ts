@@ -13,6 +13,18 @@ import { startTestTollgate, type TestTollgate } from './support/tollgate.js';
 
 const AUDIENCE = 'https://tools.example.com/';
 
+/** The event kinds of the core milestone: agents, their secrets and their tokens. */
+const CORE_KINDS = [
+  'agent.created',
+  'agent.updated',
+  'agent.disabled',
+  'agent.enabled',
+  'secret.added',
+  'secret.revoked',
+  'token.issued',
+  'token.revoked',
+];
+
 interface LedgerEvent {
   id: string;
   kind: string;
@@ -85,7 +97,8 @@ describe('ledger', () => {
     });
 
     it('lists exactly these events, newest first, each tied to the agent', async () => {
-      const { items } = await ledgerPage({ agent_id: agent.id });
+      // Session events (which the sessions work adds) are left to that feature's own tests.
+      const { items } = await ledgerPage({ agent_id: agent.id, kind: CORE_KINDS.join(',') });
 
       expect(items.map((event) => [event.kind, event.token_id])).toEqual([
         ['agent.enabled', null],
@@ -139,9 +152,10 @@ describe('ledger', () => {
         pages += 1;
       } while (cursor !== null && pages < 20);
 
-      expect(pages).toBe(5);
+      expect(all.items.length).toBeGreaterThanOrEqual(9);
+      expect(pages).toBe(Math.ceil(all.items.length / 2));
       expect(walked).toEqual(all.items.map((event) => event.id));
-      expect(new Set(walked).size).toBe(9);
+      expect(new Set(walked).size).toBe(all.items.length);
     });
   });
 

@@ -171,6 +171,12 @@ describe('token endpoint errors (RFC 6749 §5.2, RFC 8707)', () => {
       expectOAuthError(await raw(form), 400, 'invalid_request');
     });
 
+    it('refuses client_credentials to a resource server with unauthorized_client', async () => {
+      const reply = await requestToken(tollgate, resourceServer, { scope: 'search' });
+
+      expectOAuthError(reply, 400, 'unauthorized_client');
+    });
+
     it('refuses an unsupported grant type with unsupported_grant_type', async () => {
       expectOAuthError(
         await raw('grant_type=password&username=a&password=b&scope=search'),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { ActorClaim, NewSession } from '@tollgate/db';
 
+import { describeBudget, exhaustedBudget } from '../budgets.js';
 import { normalizeAudience } from '../validation.js';
 import { assertActorIsAgent } from './actor.js';
 import { withActor } from './actor-chain.js';
@@ -64,6 +65,8 @@ export async function decideExchange(
   const expiresAt = resolveExpiry(context, subject);
   const act = resolveActorChain(context, subject);
   const session = resolveSession(context, subject, { tools, audience, act, expiresAt });
+
+  await assertBudgetLeft(context, subject.kind === 'renewal' ? session.id : undefined);
 
   return {
     subject: subject.subject,
@@ -213,6 +216,15 @@ function resolveActorChain(context: ExchangeContext, subject: ResolvedSubject): 
   }
 
   return withActor({ sub: context.agent.client_id, iss: context.issuer }, subject.actorChain);
+}
+
+/** A used-up budget stops new tokens for the agent, and renewals of a used-up session. */
+async function assertBudgetLeft(context: ExchangeContext, renewedSessionId: string | undefined) {
+  const exhausted = await exhaustedBudget(context.db, context.agent, renewedSessionId, context.now);
+
+  if (exhausted !== undefined) {
+    throw new ExchangeRefusal('budget_exceeded', `budget_${exhausted.limit}`, describeBudget(exhausted));
+  }
 }
 
 interface SessionShape {

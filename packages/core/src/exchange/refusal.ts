@@ -3,7 +3,8 @@ export type ExchangeErrorCode =
   | 'invalid_request'
   | 'invalid_target'
   | 'invalid_scope'
-  | 'unauthorized_client';
+  | 'unauthorized_client'
+  | 'budget_exceeded';
 
 /**
  * A token exchange Tollgate will not perform. `reason` is a stable code for the ledger;

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 
 import { translateDatabaseError } from '../errors.js';
 import type {
+  Budget,
   ClientKind,
   ClientRow,
   ClientStatus,
@@ -17,7 +18,8 @@ export interface LiveSecret {
   expires_at: string | null;
 }
 
-export type ClientWithSecrets = ClientRow & { live_secrets: LiveSecret[] };
+/** A client as the token endpoint needs it: its live secrets and its owner's budget. */
+export type ClientWithSecrets = ClientRow & { live_secrets: LiveSecret[]; owner_budget: Budget | null };
 
 export async function insertClient(db: Kysely<Schema>, client: NewClient): Promise<ClientRow> {
   try {
@@ -38,14 +40,17 @@ export async function findClientForAuthentication(
   const row = await db
     .selectFrom('clients as c')
     .selectAll('c')
-    .select(
+    .select([
       sql<LiveSecret[]>`coalesce((
         SELECT json_agg(json_build_object('id', s.id, 'hash', s.hash, 'expires_at', s.expires_at))
         FROM client_secrets s
         WHERE s.client_pk = c.id AND s.revoked_at IS NULL
           AND (s.expires_at IS NULL OR s.expires_at > now())
       ), '[]'::json)`.as('live_secrets'),
-    )
+      sql<Budget | null>`(SELECT b.budget FROM owner_budgets b WHERE b.owner = c.owner)`.as(
+        'owner_budget',
+      ),
+    ])
     .where('c.client_id', '=', clientId)
     .executeTakeFirst();
 

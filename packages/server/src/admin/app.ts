@@ -13,6 +13,8 @@ import { agentSecretRoutes } from './routes/agent-secrets.js';
 import { agentRoutes } from './routes/agents.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { resourceServerRoutes } from './routes/resource-servers.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { trustedIssuerRoutes } from './routes/trusted-issuers.js';
 
 export type { AdminPrincipal } from './context.js';
 
@@ -58,6 +60,8 @@ function adminRouter(db: Kysely<Schema>): AdminRouter {
   agentSecretRoutes(router, db);
   resourceServerRoutes(router, db);
   ledgerRoutes(router, db);
+  trustedIssuerRoutes(router, db);
+  sessionRoutes(router, db);
 
   return router;
 }

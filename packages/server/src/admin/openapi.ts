@@ -1,3 +1,4 @@
+import { PATHS } from './openapi-paths.js';
 import * as views from './response-schemas.js';
 import * as schemas from './schemas.js';
 import type { JsonSchema, ObjectSchema } from './schemas.js';
@@ -14,6 +15,8 @@ export const components = {
   EmptyAction: schemas.emptyAction,
   SecretCreate: schemas.secretCreate,
   ResourceServerCreate: schemas.resourceServerCreate,
+  TrustedIssuerCreate: schemas.trustedIssuerCreate,
+  TrustedIssuerUpdate: schemas.trustedIssuerUpdate,
   Agent: views.agentView,
   AgentCreated: views.agentCreated,
   AgentPage: views.pageOf(refTo('Agent')),
@@ -25,14 +28,20 @@ export const components = {
   ResourceServerPage: views.pageOf(refTo('ResourceServer')),
   LedgerEvent: views.ledgerEvent,
   LedgerPage: views.pageOf(refTo('LedgerEvent')),
+  TrustedIssuer: views.trustedIssuerView,
+  TrustedIssuerList: views.pageOf(refTo('TrustedIssuer')),
+  Session: views.sessionView,
+  SessionDetail: views.sessionDetailOf(refTo('LedgerEvent')),
+  SessionPage: views.pageOf(refTo('Session')),
   Problem: views.problem,
 } as const satisfies Record<string, ObjectSchema>;
 
-type ComponentName = keyof typeof components;
+export type ComponentName = keyof typeof components;
 
 const ref = (name: ComponentName): JsonSchema => refTo(name);
 
-interface OperationSpec {
+/** One operation of the API, as the paths table lists it. */
+export interface OperationSpec {
   id: string;
   summary: string;
   query?: ObjectSchema;
@@ -92,126 +101,6 @@ function requestBody(spec: OperationSpec): Record<string, unknown> {
 function jsonContent(description: string, name: ComponentName): Record<string, unknown> {
   return { description, content: { 'application/json': { schema: ref(name) } } };
 }
-
-const action = { body: 'EmptyAction', bodyOptional: true, status: 200 } as const;
-
-const PATHS: Record<string, Record<string, OperationSpec>> = {
-  '/v1/agents': {
-    post: {
-      id: 'createAgent',
-      summary: 'Register an agent; its client secret is returned once',
-      body: 'AgentCreate',
-      status: 201,
-      response: 'AgentCreated',
-    },
-    get: {
-      id: 'listAgents',
-      summary: 'List agents, oldest first',
-      query: schemas.agentListQuery,
-      status: 200,
-      response: 'AgentPage',
-    },
-  },
-  '/v1/agents/{id}': {
-    get: { id: 'getAgent', summary: 'Read an agent', status: 200, response: 'Agent' },
-    patch: {
-      id: 'updateAgent',
-      summary: 'Change an agent',
-      body: 'AgentUpdate',
-      status: 200,
-      response: 'Agent',
-    },
-  },
-  '/v1/agents/{id}/disable': {
-    post: {
-      id: 'disableAgent',
-      summary: 'Disable an agent, revoking its tokens',
-      ...action,
-      response: 'Agent',
-    },
-  },
-  '/v1/agents/{id}/enable': {
-    post: {
-      id: 'enableAgent',
-      summary: 'Re-enable a disabled agent',
-      ...action,
-      response: 'Agent',
-    },
-  },
-  '/v1/agents/{id}/secrets': {
-    post: {
-      id: 'addAgentSecret',
-      summary: 'Add a client secret (rotation); returned once',
-      body: 'SecretCreate',
-      bodyOptional: true,
-      status: 201,
-      response: 'SecretCreated',
-    },
-    get: {
-      id: 'listAgentSecrets',
-      summary: "List an agent's secrets",
-      status: 200,
-      response: 'SecretList',
-    },
-  },
-  '/v1/agents/{id}/secrets/{secretId}': {
-    delete: {
-      id: 'deleteAgentSecret',
-      summary: 'Revoke a client secret',
-      status: 200,
-      response: 'Secret',
-    },
-  },
-  '/v1/agents/{id}/secrets/{secretId}/revoke': {
-    post: {
-      id: 'revokeAgentSecret',
-      summary: 'Revoke a client secret',
-      ...action,
-      response: 'Secret',
-    },
-  },
-  '/v1/resource-servers': {
-    post: {
-      id: 'createResourceServer',
-      summary: 'Register a resource server for one audience; its secret is returned once',
-      body: 'ResourceServerCreate',
-      status: 201,
-      response: 'ResourceServerCreated',
-    },
-    get: {
-      id: 'listResourceServers',
-      summary: 'List resource servers, oldest first',
-      query: schemas.resourceServerListQuery,
-      status: 200,
-      response: 'ResourceServerPage',
-    },
-  },
-  '/v1/resource-servers/{id}': {
-    get: {
-      id: 'getResourceServer',
-      summary: 'Read a resource server',
-      status: 200,
-      response: 'ResourceServer',
-    },
-  },
-  '/v1/resource-servers/{id}/disable': {
-    post: {
-      id: 'disableResourceServer',
-      summary: 'Disable a resource server',
-      ...action,
-      response: 'ResourceServer',
-    },
-  },
-  '/v1/ledger': {
-    get: {
-      id: 'listLedgerEvents',
-      summary: 'List ledger events, newest first',
-      query: schemas.ledgerListQuery,
-      status: 200,
-      response: 'LedgerPage',
-    },
-  },
-};
 
 /** The OpenAPI 3.1 description of the management API, served at /openapi.json. */
 export function buildOpenApiDocument(): Record<string, unknown> {

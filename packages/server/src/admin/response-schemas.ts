@@ -5,6 +5,8 @@ import { clientStatus, timestamp, type JsonSchema, type ObjectSchema } from './s
 const nullableTimestamp: JsonSchema = { type: ['string', 'null'], format: 'date-time' };
 const nullableText: JsonSchema = { type: ['string', 'null'] };
 const id: JsonSchema = { type: 'string', format: 'uuid' };
+const nullableId: JsonSchema = { type: ['string', 'null'], format: 'uuid' };
+const texts: JsonSchema = { type: 'array', items: { type: 'string' } };
 
 export const agentView: ObjectSchema = {
   type: 'object',
@@ -20,6 +22,9 @@ export const agentView: ObjectSchema = {
     'status',
     'token_endpoint_auth_method',
     'jwks',
+    'delegation',
+    'session_max_seconds',
+    'session_idle_seconds',
     'created_at',
     'updated_at',
   ],
@@ -38,6 +43,15 @@ export const agentView: ObjectSchema = {
       enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     },
     jwks: { type: ['object', 'null'] },
+    delegation: {
+      type: 'object',
+      properties: {
+        trusted_issuers: texts,
+        allowed_subjects: texts,
+      },
+    },
+    session_max_seconds: { type: 'integer' },
+    session_idle_seconds: { type: ['integer', 'null'] },
     created_at: timestamp,
     updated_at: timestamp,
   },
@@ -117,6 +131,116 @@ export const ledgerEvent: ObjectSchema = {
     data: { type: 'object' },
   },
 };
+
+export const trustedIssuerView: ObjectSchema = {
+  type: 'object',
+  required: [
+    'id',
+    'issuer',
+    'jwks_uri',
+    'jwks',
+    'audiences',
+    'user_claim',
+    'status',
+    'created_at',
+    'updated_at',
+  ],
+  properties: {
+    id,
+    issuer: { type: 'string' },
+    jwks_uri: nullableText,
+    jwks: { type: ['object', 'null'] },
+    audiences: texts,
+    user_claim: { type: 'string' },
+    status: clientStatus,
+    created_at: timestamp,
+    updated_at: timestamp,
+  },
+};
+
+/** RFC 8693 §4.1 `act`: the current actor, with the actors before it nested inside. */
+const actorClaim: JsonSchema = {
+  type: ['object', 'null'],
+  required: ['sub'],
+  properties: {
+    sub: { type: 'string' },
+    iss: { type: 'string' },
+    act: { type: 'object', description: 'The previous actor, shaped alike.' },
+  },
+};
+
+export const sessionView: ObjectSchema = {
+  type: 'object',
+  required: [
+    'id',
+    'agent_id',
+    'state',
+    'subject',
+    'subject_issuer',
+    'tools',
+    'audience',
+    'act',
+    'parent_session_id',
+    'opened_at',
+    'deadline',
+    'idle_timeout_seconds',
+    'last_activity_at',
+    'closed_at',
+    'close_reason',
+  ],
+  properties: {
+    id,
+    agent_id: id,
+    state: { type: 'string', enum: ['open', 'closed'] },
+    subject: { ...nullableText, description: 'The person acted for; null for the agent itself.' },
+    subject_issuer: nullableText,
+    tools: texts,
+    audience: nullableText,
+    act: actorClaim,
+    parent_session_id: nullableId,
+    opened_at: timestamp,
+    deadline: timestamp,
+    idle_timeout_seconds: { type: ['integer', 'null'] },
+    last_activity_at: timestamp,
+    closed_at: nullableTimestamp,
+    close_reason: nullableText,
+  },
+};
+
+const sessionToken: ObjectSchema = {
+  type: 'object',
+  required: [
+    'token_id',
+    'tools',
+    'audience',
+    'issued_at',
+    'expires_at',
+    'revoked_at',
+    'revoked_reason',
+  ],
+  properties: {
+    token_id: { type: 'string' },
+    tools: texts,
+    audience: nullableText,
+    issued_at: timestamp,
+    expires_at: timestamp,
+    revoked_at: nullableTimestamp,
+    revoked_reason: nullableText,
+  },
+};
+
+/** A session with its tokens (newest first) and its ledger events. */
+export function sessionDetailOf(event: JsonSchema): ObjectSchema {
+  return {
+    ...sessionView,
+    required: [...(sessionView.required ?? []), 'tokens', 'events'],
+    properties: {
+      ...sessionView.properties,
+      tokens: { type: 'array', items: sessionToken },
+      events: { type: 'array', items: event },
+    },
+  };
+}
 
 /** A page of a list: items plus the cursor of the next page, null on the last one. */
 export function pageOf(item: JsonSchema): ObjectSchema {

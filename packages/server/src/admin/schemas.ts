@@ -1,4 +1,4 @@
-import { MAX_PAGE_SIZE, MAX_TOKEN_TTL_SECONDS } from '@tollgate/core';
+import { MAX_PAGE_SIZE, MAX_SESSION_SECONDS, MAX_TOKEN_TTL_SECONDS } from '@tollgate/core';
 
 /**
  * The management API's request schemas (JSON Schema 2020-12), written once: ajv validates
@@ -20,6 +20,11 @@ const MAX_TOOL = 128;
 const MAX_URI = 2048;
 const MAX_LIST = 100;
 const MAX_CURSOR = 512;
+const MAX_CLAIM_NAME = 128;
+// Delegation limits bound the policy check each token exchange runs against the agent's row.
+const MAX_TRUSTED_ISSUERS = 20;
+const MAX_ALLOWED_SUBJECTS = 1000;
+const MAX_SUBJECT = 256;
 
 const name: JsonSchema = { type: 'string', minLength: 1, maxLength: MAX_NAME };
 const owner: JsonSchema = {
@@ -42,12 +47,44 @@ const audiences: JsonSchema = {
   description: 'Resource indicators (RFC 8707) the agent may get tokens for.',
 };
 const tokenTtl: JsonSchema = { type: 'integer', minimum: 1, maximum: MAX_TOKEN_TTL_SECONDS };
-const jwks: JsonSchema = {
+const publicKeys: JsonSchema = {
   type: 'object',
   required: ['keys'],
   additionalProperties: false,
   properties: { keys: { type: 'array', minItems: 1, maxItems: 10, items: { type: 'object' } } },
+};
+const jwks: JsonSchema = {
+  ...publicKeys,
   description: 'Public keys for private_key_jwt client authentication.',
+};
+const subject: JsonSchema = { type: 'string', minLength: 1, maxLength: MAX_SUBJECT };
+const delegation: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    trusted_issuers: {
+      type: 'array',
+      maxItems: MAX_TRUSTED_ISSUERS,
+      items: { type: 'string', format: 'uri', maxLength: MAX_URI },
+      description: 'Issuers whose subject tokens the agent may exchange (RFC 8693).',
+    },
+    allowed_subjects: {
+      type: 'array',
+      maxItems: MAX_ALLOWED_SUBJECTS,
+      items: subject,
+      description: 'When present, the only people the agent may act for (by user claim).',
+    },
+  },
+  description: 'Whom the agent may act for through token exchange.',
+};
+const sessionSeconds: JsonSchema = { type: 'integer', minimum: 1, maximum: MAX_SESSION_SECONDS };
+const sessionMax: JsonSchema = {
+  ...sessionSeconds,
+  description: 'How long a task session may last in all.',
+};
+const sessionIdle: JsonSchema = {
+  ...sessionSeconds,
+  description: 'How long a task session may go without a token request before it lapses.',
 };
 export const clientStatus: JsonSchema = { type: 'string', enum: ['active', 'disabled'] };
 export const timestamp: JsonSchema = { type: 'string', format: 'date-time' };
@@ -76,6 +113,9 @@ export const agentCreate: ObjectSchema = {
       type: 'string',
       enum: ['client_secret_basic', 'client_secret_post'],
     },
+    delegation,
+    session_max_seconds: sessionMax,
+    session_idle_seconds: sessionIdle,
   },
 };
 
@@ -91,6 +131,9 @@ export const agentUpdate: ObjectSchema = {
     audiences,
     token_ttl_seconds: tokenTtl,
     jwks,
+    delegation,
+    session_max_seconds: sessionMax,
+    session_idle_seconds: { ...sessionIdle, type: ['integer', 'null'] },
   },
 };
 
@@ -121,6 +164,57 @@ export const resourceServerCreate: ObjectSchema = {
   required: ['name', 'audience'],
   additionalProperties: false,
   properties: { name, audience },
+};
+
+const issuerUrl: JsonSchema = { type: 'string', format: 'uri', maxLength: MAX_URI };
+const jwksUri: JsonSchema = {
+  ...issuerUrl,
+  description: 'Where the issuer publishes its keys: https, or http on loopback only.',
+};
+const issuerKeys: JsonSchema = {
+  ...publicKeys,
+  description: "The issuer's public signing keys, registered inline.",
+};
+const issuerAudiences: JsonSchema = {
+  type: 'array',
+  minItems: 1,
+  maxItems: MAX_LIST,
+  items: { type: 'string', minLength: 1, maxLength: MAX_URI },
+  description: 'A subject token is accepted only when its aud names one of these.',
+};
+const userClaim: JsonSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_CLAIM_NAME,
+  description: 'The claim of the subject token that names the person.',
+};
+
+export const trustedIssuerCreate: ObjectSchema = {
+  type: 'object',
+  required: ['issuer', 'audiences'],
+  additionalProperties: false,
+  properties: {
+    issuer: { ...issuerUrl, description: 'Compared byte for byte with the iss of tokens.' },
+    jwks_uri: jwksUri,
+    jwks: issuerKeys,
+    audiences: issuerAudiences,
+    user_claim: { ...userClaim, default: 'sub' },
+  },
+  // Core refuses a body with both or neither, with one clear message for create and update.
+  description: 'Give exactly one key source: jwks_uri or jwks.',
+};
+
+export const trustedIssuerUpdate: ObjectSchema = {
+  type: 'object',
+  minProperties: 1,
+  additionalProperties: false,
+  properties: {
+    audiences: issuerAudiences,
+    user_claim: userClaim,
+    jwks_uri: { ...jwksUri, description: 'Replaces the key source; give it or jwks, not both.' },
+    jwks: { ...issuerKeys, description: 'Replaces the key source; give it or jwks_uri, not both.' },
+    status: clientStatus,
+  },
 };
 
 /** Routes without query parameters still refuse unknown ones. */
@@ -155,6 +249,20 @@ export const ledgerListQuery: ObjectSchema = {
     },
     from: { ...timestamp, description: 'Events at or after this time.' },
     to: { ...timestamp, description: 'Events before this time.' },
+    cursor,
+    limit,
+  },
+};
+
+export const sessionListQuery: ObjectSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    agent_id: { type: 'string', format: 'uuid' },
+    subject: { ...subject, description: 'The person the sessions act for.' },
+    state: { type: 'string', enum: ['open', 'closed'] },
+    from: { ...timestamp, description: 'Sessions opened at or after this time.' },
+    to: { ...timestamp, description: 'Sessions opened before this time.' },
     cursor,
     limit,
   },

@@ -84,3 +84,18 @@ function fieldProblem(error: ErrorObject, noun: string): { path: string; message
 /** For routes that take no query parameters: any parameter is refused as unknown. */
 export const checkNoQuery: (query: ParsedUrlQuery) => Record<string, never> =
   queryValidator(noQuery);
+
+/** The schema checks RFC 3339 syntax; this refuses what still does not name a real instant. */
+export function instant(value: string | undefined, path: string): Date | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+
+  const date = new Date(value);
+
+  if (Number.isNaN(date.getTime())) {
+    throw invalidInput('invalid time', [{ path, message: 'must be an RFC 3339 date-time' }]);
+  }
+
+  return date;
+}

@@ -8,6 +8,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export interface ReadBodyOptions {
   /** Action endpoints (disable, enable, revoke) accept no body at all, read as `{}`. */
   emptyAsObject?: boolean;
+  /** A larger bound for endpoints that take batches. */
+  maxBytes?: number;
 }
 
 /** Reads and parses a JSON request body: application/json only, bounded, valid JSON. */
@@ -27,7 +29,7 @@ export async function readJsonBody(
     throw new AppError('unsupported_media_type', 415, 'the request body must be application/json');
   }
 
-  const raw = await readBounded(ctx);
+  const raw = await readBounded(ctx, options.maxBytes ?? MAX_BODY_BYTES);
 
   if (raw.length === 0 && options.emptyAsObject === true) {
     return {};
@@ -42,12 +44,12 @@ function hasBody(ctx: ParameterizedContext): boolean {
     : ctx.get('Transfer-Encoding') !== '';
 }
 
-const tooLarge = () =>
-  new AppError('payload_too_large', 413, `the request body exceeds ${MAX_BODY_BYTES} bytes`);
+const tooLarge = (maxBytes: number) =>
+  new AppError('payload_too_large', 413, `the request body exceeds ${maxBytes} bytes`);
 
-async function readBounded(ctx: ParameterizedContext): Promise<Buffer> {
-  if ((ctx.request.length ?? 0) > MAX_BODY_BYTES) {
-    throw tooLarge();
+async function readBounded(ctx: ParameterizedContext, maxBytes: number): Promise<Buffer> {
+  if ((ctx.request.length ?? 0) > maxBytes) {
+    throw tooLarge(maxBytes);
   }
 
   const chunks: Buffer[] = [];
@@ -59,8 +61,8 @@ async function readBounded(ctx: ParameterizedContext): Promise<Buffer> {
     const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
     size += buffer.length;
 
-    if (size > MAX_BODY_BYTES) {
-      throw tooLarge();
+    if (size > maxBytes) {
+      throw tooLarge(maxBytes);
     }
 
     chunks.push(buffer);

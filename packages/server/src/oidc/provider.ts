@@ -16,7 +16,7 @@ import { installSecretCheck } from './client-auth.js';
 import { EXTRA_CLIENT_METADATA } from './client-metadata.js';
 import { logProviderEvents } from './events.js';
 import { introspectionAllowed, revocationAllowed } from './introspection.js';
-import { defaultResource, getResourceServerInfo } from './resource-policy.js';
+import { defaultResource, resourceServerInfo } from './resource-policy.js';
 import { shapeResponses } from './response-shaping.js';
 import { extraTokenClaims } from './session-binding.js';
 import { registerTokenExchange } from './token-exchange.js';
@@ -78,7 +78,7 @@ function providerConfiguration(deps: ProviderDeps): Configuration {
       resourceIndicators: {
         enabled: true,
         defaultResource,
-        getResourceServerInfo,
+        getResourceServerInfo: resourceServerInfo(deps.db),
         useGrantedResource: () => false,
       },
     },

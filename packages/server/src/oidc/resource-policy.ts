@@ -2,10 +2,14 @@ import {
   ADMIN_AUDIENCE,
   ADMIN_SCOPE,
   ADMIN_TOKEN_TTL_SECONDS,
+  describeBudget,
+  exhaustedBudget,
   normalizeAudience,
 } from '@tollgate/core';
+import type { ClientWithSecrets, Kysely, Schema } from '@tollgate/db';
 import { errors, type Client, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 
+import { budgetExceeded } from './budget-error.js';
 import { clientProperty } from './client-metadata.js';
 import { rememberedClient } from './request-state.js';
 
@@ -38,22 +42,42 @@ export function defaultResource(_ctx: KoaContextWithOIDC, client: Client): strin
  * which tools it may carry, for how long, and that it is opaque (so that revocation and
  * disablement show in introspection at once).
  */
-export function getResourceServerInfo(
-  ctx: KoaContextWithOIDC,
-  resourceIndicator: string,
-  client: Client,
-): ResourceServer {
-  const audience = normalizeAudience(resourceIndicator);
-  const row = rememberedClient(client.clientId);
+export function resourceServerInfo(db: Kysely<Schema>) {
+  return async (
+    ctx: KoaContextWithOIDC,
+    resourceIndicator: string,
+    client: Client,
+  ): Promise<ResourceServer> => {
+    const audience = normalizeAudience(resourceIndicator);
+    const row = rememberedClient(client.clientId);
 
-  if (audience === undefined || row === undefined || !row.audiences.includes(audience)) {
-    throw new errors.InvalidTarget(`this client may not get tokens for ${resourceIndicator}`);
+    if (audience === undefined || row === undefined || !row.audiences.includes(audience)) {
+      throw new errors.InvalidTarget(`this client may not get tokens for ${resourceIndicator}`);
+    }
+
+    if (ctx.oidc.params?.grant_type === 'client_credentials') {
+      assertToolsAllowed(requestedTools(ctx), row.tools);
+      await assertBudgetLeft(db, row);
+    }
+
+    return tokenShape(row, audience);
+  };
+}
+
+/** A used-up agent or owner budget stops new client_credentials tokens. */
+async function assertBudgetLeft(db: Kysely<Schema>, row: ClientWithSecrets): Promise<void> {
+  if (row.kind !== 'agent') {
+    return;
   }
 
-  if (ctx.oidc.params?.grant_type === 'client_credentials') {
-    assertToolsAllowed(requestedTools(ctx), row.tools);
-  }
+  const exhausted = await exhaustedBudget(db, row, undefined);
 
+  if (exhausted !== undefined) {
+    throw budgetExceeded(describeBudget(exhausted));
+  }
+}
+
+function tokenShape(row: ClientWithSecrets, audience: string): ResourceServer {
   const isAdmin = row.kind === 'admin';
 
   return {
@@ -63,6 +87,7 @@ export function getResourceServerInfo(
     accessTokenFormat: 'opaque',
   };
 }
+
 
 function requestedTools(ctx: KoaContextWithOIDC): string[] {
   const scope = ctx.oidc.params?.scope;

@@ -11,6 +11,7 @@ import type { Kysely, Schema } from '@tollgate/db';
 import type Provider from 'oidc-provider';
 import { errors, type Client, type KoaContextWithOIDC } from 'oidc-provider';
 
+import { budgetExceeded } from './budget-error.js';
 import { TOKEN_EXCHANGE_GRANT } from './client-metadata.js';
 import { currentRequestState, planIssuance, rememberedClient } from './request-state.js';
 
@@ -110,6 +111,8 @@ async function refusalToOAuthError(
       return new errors.UnauthorizedClient(error.description);
     case 'invalid_request':
       return new errors.InvalidRequest(error.description);
+    case 'budget_exceeded':
+      return budgetExceeded(error.description);
   }
 }
 

@@ -1,9 +1,9 @@
-import { invalidInput, listLedger } from '@tollgate/core';
+import { listLedger } from '@tollgate/core';
 import type { Kysely, Schema } from '@tollgate/db';
 
 import { respond, type AdminContext, type AdminRouter } from '../context.js';
 import { ledgerListQuery } from '../schemas.js';
-import { queryValidator } from '../validate.js';
+import { instant, queryValidator } from '../validate.js';
 
 interface LedgerQuery {
   agent_id?: string;
@@ -31,19 +31,4 @@ export function ledgerRoutes(router: AdminRouter, db: Kysely<Schema>): void {
 
     respond(ctx, 200, page);
   });
-}
-
-/** The schema checks RFC 3339 syntax; this refuses what still does not name a real instant. */
-function instant(value: string | undefined, path: string): Date | undefined {
-  if (value === undefined) {
-    return undefined;
-  }
-
-  const date = new Date(value);
-
-  if (Number.isNaN(date.getTime())) {
-    throw invalidInput('invalid time', [{ path, message: 'must be an RFC 3339 date-time' }]);
-  }
-
-  return date;
 }

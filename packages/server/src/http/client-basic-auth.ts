@@ -1,0 +1,80 @@
+import type { ParameterizedContext } from 'koa';
+
+import { AppError, LedgerKind, recordEvent, type ClientSecretVerifier } from '@tollgate/core';
+import {
+  findClientForAuthentication,
+  type ClientKind,
+  type ClientWithSecrets,
+  type Kysely,
+  type Schema,
+} from '@tollgate/db';
+
+import type { RequestState } from './request-context.js';
+
+/**
+ * HTTP Basic client authentication (RFC 6749 §2.3.1) for Tollgate's own endpoints, with the
+ * same argon2id check and verification cache as the token endpoint. A failure is recorded in
+ * the ledger (claimed client id and reason, never the secret) and answered 401.
+ */
+export async function authenticateClient(
+  ctx: ParameterizedContext<RequestState>,
+  deps: { db: Kysely<Schema>; verifier: ClientSecretVerifier },
+  kind: ClientKind,
+): Promise<ClientWithSecrets> {
+  const credentials = basicCredentials(ctx.get('authorization'));
+  const client =
+    credentials === undefined ? undefined : await findClientForAuthentication(deps.db, credentials.id);
+  const reason = await failureReason(client, credentials, kind, deps.verifier);
+
+  if (reason === undefined && client !== undefined) {
+    return client;
+  }
+
+  await recordEvent(
+    deps.db,
+    { actor: credentials?.id ?? null, requestId: ctx.state.requestId, ip: ctx.state.ip },
+    {
+      kind: LedgerKind.clientAuthenticationFailed,
+      clientId: credentials?.id ?? null,
+      data: { endpoint: ctx.path, reason },
+    },
+  );
+  ctx.set('WWW-Authenticate', 'Basic realm="tollgate"');
+
+  throw new AppError('unauthorized', 401, 'client authentication failed');
+}
+
+async function failureReason(
+  client: ClientWithSecrets | undefined,
+  credentials: { id: string; secret: string } | undefined,
+  kind: ClientKind,
+  verifier: ClientSecretVerifier,
+): Promise<string | undefined> {
+  if (credentials === undefined) return 'no_credentials';
+  if (client === undefined) return 'unknown_client';
+  if (client.status !== 'active') return 'client_disabled';
+  if (client.kind !== kind) return 'wrong_client_kind';
+
+  const check = await verifier.check(credentials.secret, client.live_secrets);
+
+  return check.ok ? undefined : check.reason;
+}
+
+function basicCredentials(header: string): { id: string; secret: string } | undefined {
+  const match = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header);
+  const decoded = match?.[1] === undefined ? '' : Buffer.from(match[1], 'base64').toString('utf8');
+  const separator = decoded.indexOf(':');
+
+  if (separator <= 0) {
+    return undefined;
+  }
+
+  try {
+    return {
+      id: decodeURIComponent(decoded.slice(0, separator)).slice(0, 200),
+      secret: decodeURIComponent(decoded.slice(separator + 1)),
+    };
+  } catch {
+    return undefined;
+  }
+}

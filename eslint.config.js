@@ -53,6 +53,11 @@ export default defineConfig(
           destructuredArrayIgnorePattern: '^_',
         },
       ],
+      // Koa's `Next` is typed `() => Promise<any>` and pg's row/type-parser APIs return
+      // `any`, so the idiomatic `return next()` and `return result.rows` trip this rule.
+      // A warning keeps such returns visible without failing the build. The other
+      // no-unsafe-* rules stay errors (recommendedTypeChecked).
+      '@typescript-eslint/no-unsafe-return': 'warn',
       // oidc-provider's adapter/hook interfaces are Promise-returning; implementations
       // that have nothing to await are still correct as `async` functions.
       '@typescript-eslint/require-await': 'off',

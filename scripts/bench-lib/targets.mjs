@@ -15,6 +15,7 @@ import { basicAuth, postForm, inParallel } from './http.mjs';
  * @property {{ agent: { id: string, secret: string }, subjectIssuer: string,
  *   subjectAudience: string, keys: Awaited<ReturnType<typeof import('./keys.mjs').newKeyPair>> }
  *   | undefined} exchange
+ * @property {string} [usage] URL of POST /usage, where the target has it
  * @property {string[]} notes why operations are skipped, and other remarks
  */
 

@@ -147,9 +147,10 @@ async function exchangeSetup(call, issuer, options, notes) {
   }
 }
 
-/** Usage report ingestion is benched only once POST /usage exists. */
+/** Usage report ingestion is benched only where POST /usage exists. */
 async function probeUsage(issuer, notes) {
-  const response = await fetch(`${issuer}/usage`, { method: 'POST' });
+  const url = `${issuer}/usage`;
+  const response = await fetch(url, { method: 'POST' });
   await response.arrayBuffer();
 
   if (response.status === 404) {
@@ -157,10 +158,5 @@ async function probeUsage(issuer, notes) {
     return undefined;
   }
 
-  notes.push(
-    `usage ingestion skipped: POST /usage exists (HTTP ${response.status} unauthenticated) ` +
-      'but the bench does not know its request shape yet',
-  );
-
-  return undefined;
+  return url;
 }

@@ -20,7 +20,7 @@ import { newClientId, newRowId } from './ids.js';
 import { validatePublicJwks } from './jwks.js';
 import { LedgerKind, recordEvent, type AuditContext } from './ledger.js';
 import {
-  decodeCursor,
+  decodeTimeCursor,
   encodeCursor,
   isRowId,
   pageSize,
@@ -190,12 +190,12 @@ export async function listAgents(
   query: AgentListQuery,
 ): Promise<Page<AgentView>> {
   const limit = pageSize(query.limit);
-  const position = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ['c', 'i']);
+  const position = query.cursor === undefined ? undefined : decodeTimeCursor(query.cursor, 'c');
   const rows = await listClients(db, {
     kind: 'agent',
     owner: query.owner,
     status: query.status,
-    after: position === undefined ? undefined : { createdAt: new Date(position.c), id: position.i },
+    after: position === undefined ? undefined : { createdAt: position.at, id: position.id },
     limit: limit + 1,
   });
 

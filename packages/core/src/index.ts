@@ -18,3 +18,6 @@ export * from './issuer-keys.js';
 export * from './exchange/index.js';
 export * from './budgets.js';
 export * from './usage.js';
+export * from './ledger-chain.js';
+export { archiveLedger, verifyArchiveLines, type ArchiveResult } from './ledger-archive.js';
+export * from './reports.js';

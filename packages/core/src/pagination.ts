@@ -63,3 +63,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Row ids are UUIDs; anything else cannot name a row, so callers answer 404 without a query. */
 export const isRowId = (value: string): boolean => UUID.test(value);
+
+/** Decodes a (time, row id) keyset cursor, refusing one whose values cannot be a position. */
+export function decodeTimeCursor(cursor: string, timeField: string): { at: Date; id: string } {
+  const position: Record<string, string> = decodeCursor(cursor, [timeField, 'i']);
+  const at = new Date(position[timeField] ?? '');
+  const id = position.i ?? '';
+
+  if (Number.isNaN(at.getTime()) || !isRowId(id)) {
+    throw invalidInput('invalid cursor', [{ path: 'cursor', message: 'not a cursor from this API' }]);
+  }
+
+  return { at, id };
+}

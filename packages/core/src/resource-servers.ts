@@ -14,7 +14,7 @@ import {
 import { conflict, invalidInput, notFound } from './errors.js';
 import { newClientId, newRowId } from './ids.js';
 import { LedgerKind, recordEvent, type AuditContext } from './ledger.js';
-import { decodeCursor, encodeCursor, isRowId, pageSize, toPage, type Page } from './pagination.js';
+import { decodeTimeCursor, encodeCursor, isRowId, pageSize, toPage, type Page } from './pagination.js';
 import { issueSecret } from './secrets.js';
 import { normalizeAudience } from './validation.js';
 
@@ -112,11 +112,11 @@ export async function listResourceServers(
   query: { status?: ClientStatus | undefined; cursor?: string | undefined; limit?: number | undefined },
 ): Promise<Page<ResourceServerView>> {
   const limit = pageSize(query.limit);
-  const position = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ['c', 'i']);
+  const position = query.cursor === undefined ? undefined : decodeTimeCursor(query.cursor, 'c');
   const rows = await listClients(db, {
     kind: 'resource_server',
     status: query.status,
-    after: position === undefined ? undefined : { createdAt: new Date(position.c), id: position.i },
+    after: position === undefined ? undefined : { createdAt: position.at, id: position.id },
     limit: limit + 1,
   });
 

@@ -17,7 +17,7 @@ import { notFound } from './errors.js';
 import { LedgerKind, recordEvent, type AuditContext } from './ledger.js';
 import { ledgerEventView, type LedgerEventView } from './ledger-list.js';
 import { inTransaction } from './transactions.js';
-import { decodeCursor, encodeCursor, isRowId, pageSize, toPage, type Page } from './pagination.js';
+import { decodeTimeCursor, encodeCursor, isRowId, pageSize, toPage, type Page } from './pagination.js';
 
 /** Why a session ended; part of the ledger and API vocabulary. */
 export type SessionCloseReason =
@@ -201,7 +201,7 @@ export async function listSessionViews(
   query: SessionListQuery,
 ): Promise<Page<SessionView>> {
   const limit = pageSize(query.limit);
-  const position = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ['o', 'i']);
+  const position = query.cursor === undefined ? undefined : decodeTimeCursor(query.cursor, 'o');
 
   if (query.agentId !== undefined && !isRowId(query.agentId)) {
     return { items: [], next_cursor: null };
@@ -213,7 +213,7 @@ export async function listSessionViews(
     state: query.state,
     from: query.from,
     to: query.to,
-    after: position === undefined ? undefined : { openedAt: new Date(position.o), id: position.i },
+    after: position === undefined ? undefined : { openedAt: position.at, id: position.id },
     limit: limit + 1,
   });
 

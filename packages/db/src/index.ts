@@ -14,3 +14,5 @@ export * from './queries/sessions.js';
 export * from './queries/trusted-issuers.js';
 export * from './queries/usage.js';
 export * from './queries/budgets.js';
+export * from './queries/chain.js';
+export * from './queries/reports.js';

@@ -20,6 +20,8 @@ export interface Config {
   /** Expired token rows are kept this long for audit and late usage reports, then swept. */
   readonly tokenRetentionSeconds: number;
   readonly sweepIntervalSeconds: number;
+  /** How often new ledger events are sealed into the hash chain. */
+  readonly ledgerSealIntervalMs: number;
   /** How long in-flight requests may take to finish after SIGTERM. */
   readonly shutdownGraceSeconds: number;
   /** Dev-only defaults in force, to be announced loudly at start. */
@@ -80,6 +82,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: read.boolean('TOLLGATE_TRUST_PROXY', false),
     tokenRetentionSeconds: read.integer('TOLLGATE_TOKEN_RETENTION_SECONDS', 7 * 86_400, 0, 366 * 86_400),
     sweepIntervalSeconds: read.integer('TOLLGATE_SWEEP_INTERVAL_SECONDS', 300, 1, 86_400),
+    ledgerSealIntervalMs: read.integer('TOLLGATE_LEDGER_SEAL_INTERVAL_MS', 2000, 100, 600_000),
     shutdownGraceSeconds: read.integer('TOLLGATE_SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
     warnings,
   };

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import {
   ClientSecretVerifier,
   closeLapsedSessions,
+  sealLedger,
   loadSigningKeys,
   type AuditContext,
 } from '@tollgate/core';
@@ -64,6 +65,7 @@ export async function startTollgate(config: Config, options: StartOptions): Prom
   const publicServer = await listen(createServer(provider.callback()), config.host, config.port);
   const adminServer = await listen(createServer(admin.callback()), config.adminHost, config.adminPort);
   const stopSweeper = startSweeper(database, config, logger);
+  const stopSealer = startSealer(database, config, logger);
 
   return {
     publicUrl: urlOf(publicServer),
@@ -72,6 +74,7 @@ export async function startTollgate(config: Config, options: StartOptions): Prom
     database,
     close: async () => {
       stopSweeper();
+      stopSealer();
       await Promise.all([
         drain(publicServer, config.shutdownGraceSeconds),
         drain(adminServer, config.shutdownGraceSeconds),
@@ -159,6 +162,27 @@ function startSweeper(database: Database, config: Config, logger: Logger): () =>
     }
   };
   const timer = setInterval(() => void sweep(), config.sweepIntervalSeconds * 1000);
+  timer.unref();
+
+  return () => clearInterval(timer);
+}
+
+/** Seals new ledger events into the hash chain every few seconds (one instance at a time). */
+function startSealer(database: Database, config: Config, logger: Logger): () => void {
+  let running = false;
+  const seal = async () => {
+    if (running) return;
+    running = true;
+
+    try {
+      await sealLedger(database.db);
+    } catch (error) {
+      logger.warn({ err: error, event: 'ledger.seal_failed' }, 'sealing the ledger chain failed');
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void seal(), config.ledgerSealIntervalMs);
   timer.unref();
 
   return () => clearInterval(timer);

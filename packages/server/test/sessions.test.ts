@@ -90,7 +90,9 @@ describe('task sessions', () => {
   };
 
   const closeReasons = async (sessionId: string): Promise<unknown[]> =>
-    (await sessionLedger(tollgate, sessionId, ['session.closed'])).map((event) => event.data.reason);
+    (await sessionLedger(tollgate, sessionId, ['session.closed'])).map(
+      (event) => event.data.reason,
+    );
 
   const closeBearer = (token: string | undefined, method = 'POST') =>
     fetch(`${tollgate.issuer}/sessions/close`, {
@@ -229,7 +231,9 @@ describe('task sessions', () => {
       const first = await openForAlice(agent);
       const sid = await sidOf(first);
       const scopes = ['search', 'mail.send', undefined, 'search mail.send', 'search'];
-      const renewed = await Promise.all(scopes.map((scope) => exchangeTokenOk(agent, first, scope)));
+      const renewed = await Promise.all(
+        scopes.map((scope) => exchangeTokenOk(agent, first, scope)),
+      );
 
       expect(new Set(renewed.map((result) => result.token)).size).toBe(5);
 
@@ -319,7 +323,12 @@ describe('task sessions', () => {
       const sid = await sidOf(first);
       const childSid = await sidOf(delegated.token);
 
-      const closed = await closeSession(tollgate.test.database.db, sid, 'closed_by_admin', CLI_AUDIT);
+      const closed = await closeSession(
+        tollgate.test.database.db,
+        sid,
+        'closed_by_admin',
+        CLI_AUDIT,
+      );
 
       expect(closed.map((row) => row.id).sort()).toEqual([sid, childSid].sort());
       await expectInactive(tollgate, tools, first);

@@ -1,5 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { CLI_AUDIT, createTrustedIssuer, updateTrustedIssuerById } from '@tollgate/core';
-import { generateKeyPair } from 'jose';
+import { listLedgerEvents } from '@tollgate/db';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 
 import {
   actorChain,
@@ -7,6 +11,7 @@ import {
   exchange,
   exchangeOk,
   expectInactive,
+  form,
   expectRefusal,
   introspectionOf,
   ledgerOf,
@@ -23,7 +28,7 @@ import {
   startIdentityProvider,
   type TestIdentityProvider,
 } from './support/identity-provider.js';
-import { expectOAuthError, revoke, type Credentials } from './support/oauth.js';
+import { expectOAuthError, postForm, revoke, type Credentials } from './support/oauth.js';
 import { startTestTollgate, type TestTollgate } from './support/tollgate.js';
 
 const TOOLS = 'https://tools.example.com/';
@@ -33,11 +38,20 @@ const EMAIL_ISSUER = 'https://id.corp.example';
 /** A registered issuer that an operator has since disabled. */
 const RETIRED_ISSUER = 'https://retired.example';
 const ALICE = 'alice@example.com';
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** A JWT with `alg: none`: no signature at all. */
+const unsignedJwt = (claims: Record<string, unknown>): string => {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+  return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;
+};
 
 describe('RFC 8693 token exchange', () => {
   let tollgate: TestTollgate;
   let idp: TestIdentityProvider;
   let tools: Credentials;
+  let mail: Credentials;
 
   /** An agent that may act for the IdP's users and for other agents' subjects. */
   const delegatingAgent = (extra: Partial<AgentSetup> = {}): Promise<TestAgent> =>
@@ -86,7 +100,7 @@ describe('RFC 8693 token exchange', () => {
       db,
       {
         issuer: EMAIL_ISSUER,
-        jwks: { keys: [idp.publicJwk as Record<string, unknown>] },
+        jwks: { keys: [idp.publicJwk] },
         audiences: [IDP_AUDIENCE],
         user_claim: 'email',
       },
@@ -94,12 +108,16 @@ describe('RFC 8693 token exchange', () => {
     );
     const retired = await createTrustedIssuer(
       db,
-      { issuer: RETIRED_ISSUER, jwks: { keys: [idp.publicJwk as Record<string, unknown>] }, audiences: [IDP_AUDIENCE] },
+      {
+        issuer: RETIRED_ISSUER,
+        jwks: { keys: [idp.publicJwk] },
+        audiences: [IDP_AUDIENCE],
+      },
       CLI_AUDIT,
     );
     await updateTrustedIssuerById(db, retired.id, { status: 'disabled' }, CLI_AUDIT);
     tools = await newResourceServer(tollgate, TOOLS);
-    await newResourceServer(tollgate, MAIL);
+    mail = await newResourceServer(tollgate, MAIL);
   });
 
   afterAll(async () => {
@@ -203,7 +221,10 @@ describe('RFC 8693 token exchange', () => {
 
       await expectRefusal(
         tollgate,
-        await userExchange(agent, { actor_token: 'PHNhbWw+', actor_token_type: TokenTypeUri.saml2 }),
+        await userExchange(agent, {
+          actor_token: 'PHNhbWw+',
+          actor_token_type: TokenTypeUri.saml2,
+        }),
         agent,
         'invalid_request',
         'unsupported_actor_token_type',
@@ -226,7 +247,9 @@ describe('RFC 8693 token exchange', () => {
     const invalidSubjects: [string, (agent: TestAgent) => Promise<FormParameters>, string][] = [
       [
         'an expired JWT',
-        async () => ({ subject_token: await idp.userToken({ exp: Math.floor(Date.now() / 1000) - 60 }) }),
+        async () => ({
+          subject_token: await idp.userToken({ exp: Math.floor(Date.now() / 1000) - 60 }),
+        }),
         'subject_token_invalid',
       ],
       [
@@ -258,7 +281,34 @@ describe('RFC 8693 token exchange', () => {
         async () => ({ subject_token: await idp.userToken({ iss: EMAIL_ISSUER }) }),
         'subject_claim_missing',
       ],
-      ['a value that is not a JWT', async () => ({ subject_token: 'not-a-jwt' }), 'subject_token_malformed'],
+      [
+        'a JWT that is not yet valid',
+        async () => ({
+          subject_token: await idp.userToken({ nbf: Math.floor(Date.now() / 1000) + 600 }),
+        }),
+        'subject_token_invalid',
+      ],
+      [
+        'an unsigned JWT (alg none)',
+        async () => {
+          const now = Math.floor(Date.now() / 1000);
+
+          return {
+            subject_token: unsignedJwt({
+              iss: idp.issuer,
+              aud: IDP_AUDIENCE,
+              sub: ALICE,
+              exp: now + 300,
+            }),
+          };
+        },
+        'subject_token_invalid',
+      ],
+      [
+        'a value that is not a JWT',
+        async () => ({ subject_token: 'not-a-jwt' }),
+        'subject_token_malformed',
+      ],
       [
         'an unknown access token',
         async () => ({
@@ -279,7 +329,10 @@ describe('RFC 8693 token exchange', () => {
       ],
       [
         'a JWT sent as an access_token',
-        async () => ({ subject_token: await idp.userToken(), subject_token_type: TokenTypeUri.accessToken }),
+        async () => ({
+          subject_token: await idp.userToken(),
+          subject_token_type: TokenTypeUri.accessToken,
+        }),
         'subject_token_inactive',
       ],
     ];
@@ -311,7 +364,13 @@ describe('RFC 8693 token exchange', () => {
         'invalid_request',
         'subject_not_allowed',
       );
-      expect((await userExchange(agent, { subject_token: await idp.userToken({ sub: 'bob@example.com' }) })).status).toBe(200);
+      expect(
+        (
+          await userExchange(agent, {
+            subject_token: await idp.userToken({ sub: 'bob@example.com' }),
+          })
+        ).status,
+      ).toBe(200);
     });
 
     it('TE-05 refuses a trusted issuer the agent policy does not name with invalid_request', async () => {
@@ -349,7 +408,10 @@ describe('RFC 8693 token exchange', () => {
 
       await expectRefusal(
         tollgate,
-        await userExchange(agent, { actor_token: othersToken, actor_token_type: TokenTypeUri.accessToken }),
+        await userExchange(agent, {
+          actor_token: othersToken,
+          actor_token_type: TokenTypeUri.accessToken,
+        }),
         agent,
         'invalid_request',
         'actor_mismatch',
@@ -358,11 +420,70 @@ describe('RFC 8693 token exchange', () => {
 
     it('TE-05 refuses a JWT actor_token signed by someone else with invalid_request', async () => {
       const agent = await delegatingAgent();
-      const foreign = await idp.userToken({ sub: agent.clientId, iss: agent.clientId, aud: tollgate.issuer });
+      const foreign = await idp.userToken({
+        sub: agent.clientId,
+        iss: agent.clientId,
+        aud: tollgate.issuer,
+      });
 
       await expectRefusal(
         tollgate,
         await userExchange(agent, { actor_token: foreign, actor_token_type: TokenTypeUri.jwt }),
+        agent,
+        'invalid_request',
+        'actor_mismatch',
+      );
+    });
+
+    it('TE-05 accepts an actor_token JWT signed with the agent registered key', async () => {
+      const pair = await generateKeyPair('ES256', { extractable: true });
+      const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'actor-key', alg: 'ES256' };
+      const agent = await delegatingAgent({ jwks: { keys: [publicJwk] } });
+      const signed = (audience: string, key: CryptoKey = pair.privateKey) =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'ES256', kid: 'actor-key' })
+          .setIssuer(agent.clientId)
+          .setSubject(agent.clientId)
+          .setAudience(audience)
+          .setJti(randomUUID())
+          .setIssuedAt()
+          .setExpirationTime('60s')
+          .sign(key);
+      const withActor = async (actorToken: string) =>
+        postForm(
+          tollgate,
+          'token',
+          form({
+            grant_type: EXCHANGE_GRANT,
+            client_id: agent.clientId,
+            client_assertion_type: JWT_BEARER,
+            client_assertion: await signed(`${tollgate.issuer}/token`),
+            subject_token: await idp.userToken(),
+            subject_token_type: TokenTypeUri.jwt,
+            actor_token: actorToken,
+            actor_token_type: TokenTypeUri.jwt,
+            scope: 'search',
+            resource: TOOLS,
+          }),
+        );
+
+      const accepted = await withActor(await signed(tollgate.issuer));
+      expect(accepted.status).toBe(200);
+      expect(
+        (await introspectionOf(tollgate, tools, String(accepted.body.access_token))).act,
+      ).toStrictEqual(selfIssuedAct(agent));
+
+      const { privateKey: otherKey } = await generateKeyPair('ES256');
+      await expectRefusal(
+        tollgate,
+        await withActor(await signed(tollgate.issuer, otherKey)),
+        agent,
+        'invalid_request',
+        'actor_mismatch',
+      );
+      await expectRefusal(
+        tollgate,
+        await withActor(await signed('https://elsewhere.example')),
         agent,
         'invalid_request',
         'actor_mismatch',
@@ -445,6 +566,36 @@ describe('RFC 8693 token exchange', () => {
       });
 
       expectOAuthError(reply, 400, 'unauthorized_client');
+    });
+
+    it('records the refused exchange of a resource server and an admin in the ledger', async () => {
+      const admin = { clientId: tollgate.admin.clientId, secret: tollgate.admin.clientSecret };
+
+      for (const client of [tools, admin]) {
+        const reply = await exchange(tollgate, client, {
+          subject_token: await idp.userToken(),
+          subject_token_type: TokenTypeUri.jwt,
+          scope: 'search',
+        });
+        expectOAuthError(reply, 400, 'unauthorized_client');
+      }
+
+      const refused = await listLedgerEvents(tollgate.test.database.db, {
+        kinds: ['exchange.refused'],
+        limit: 1000,
+      });
+      const byClient = (clientId: string) =>
+        refused
+          .filter((event) => event.client_id === clientId)
+          .map((event) => ({
+            error: event.data.error,
+            hasReason: typeof event.data.reason === 'string',
+          }));
+
+      expect({ rs: byClient(tools.clientId), admin: byClient(admin.clientId) }).toEqual({
+        rs: [{ error: 'unauthorized_client', hasReason: true }],
+        admin: [{ error: 'unauthorized_client', hasReason: true }],
+      });
     });
 
     it('refuses an admin client with unauthorized_client', async () => {
@@ -632,7 +783,11 @@ describe('RFC 8693 token exchange', () => {
       });
       const body = await introspectionOf(tollgate, tools, secondToken.access_token);
 
-      expect(body).toMatchObject({ sub: ALICE, client_id: second.clientId, subject_issuer: idp.issuer });
+      expect(body).toMatchObject({
+        sub: ALICE,
+        client_id: second.clientId,
+        subject_issuer: idp.issuer,
+      });
       expect(body.act).toStrictEqual(selfIssuedAct(second, selfIssuedAct(first)));
     });
 
@@ -640,7 +795,12 @@ describe('RFC 8693 token exchange', () => {
       const agent = await delegatingAgent();
       const times = { exp: 4_102_444_800, nbf: 1, iat: 1 };
       const issued = await userTokenFor(agent, {
-        act: { sub: 'planner', iss: 'https://upstream.example', ...times, act: { sub: 'origin', ...times } },
+        act: {
+          sub: 'planner',
+          iss: 'https://upstream.example',
+          ...times,
+          act: { sub: 'origin', ...times },
+        },
       });
       const body = await introspectionOf(tollgate, tools, issued.access_token);
 
@@ -656,7 +816,9 @@ describe('RFC 8693 token exchange', () => {
     it('TE-13 accepts may_act naming the agent', async () => {
       const agent = await delegatingAgent();
       const reply = await userExchange(agent, {
-        subject_token: await idp.userToken({ may_act: { sub: agent.clientId, iss: tollgate.issuer } }),
+        subject_token: await idp.userToken({
+          may_act: { sub: agent.clientId, iss: tollgate.issuer },
+        }),
       });
 
       expect(reply.status).toBe(200);
@@ -664,14 +826,19 @@ describe('RFC 8693 token exchange', () => {
 
     it.each([
       ['another sub', (agent: TestAgent) => ({ sub: `${agent.clientId}-other` })],
-      ['another iss', (agent: TestAgent) => ({ sub: agent.clientId, iss: 'https://other-as.example' })],
+      [
+        'another iss',
+        (agent: TestAgent) => ({ sub: agent.clientId, iss: 'https://other-as.example' }),
+      ],
       ['a non-object', () => 'everyone'],
     ])('TE-13 refuses may_act naming %s with invalid_request', async (_label, mayAct) => {
       const agent = await delegatingAgent();
 
       await expectRefusal(
         tollgate,
-        await userExchange(agent, { subject_token: await idp.userToken({ may_act: mayAct(agent) }) }),
+        await userExchange(agent, {
+          subject_token: await idp.userToken({ may_act: mayAct(agent) }),
+        }),
         agent,
         'invalid_request',
         'may_act_mismatch',
@@ -721,7 +888,10 @@ describe('RFC 8693 token exchange', () => {
       const body = await introspectionOf(tollgate, tools, renewed.access_token);
 
       // A renewed token without act would read as the person acting for themself.
-      expect({ sub: body.sub, act: body.act }).toStrictEqual({ sub: ALICE, act: selfIssuedAct(agent) });
+      expect({ sub: body.sub, act: body.act }).toStrictEqual({
+        sub: ALICE,
+        act: selfIssuedAct(agent),
+      });
     });
 
     it('TE-16 never grants more tools than the subject token carries', async () => {
@@ -829,6 +999,7 @@ describe('RFC 8693 token exchange', () => {
         token_type: 'Bearer',
       });
       expect([body.aud].flat()).toEqual([TOOLS]);
+      await expectInactive(tollgate, mail, issued.access_token);
     });
 
     it('TE-19 revoking the parent token ends the child and refuses its exchange', async () => {
@@ -855,7 +1026,35 @@ describe('RFC 8693 token exchange', () => {
         subject_token: childToken.access_token,
         subject_token_type: TokenTypeUri.accessToken,
       });
-      await expectRefusal(tollgate, onward, grandchild, 'invalid_request', 'subject_token_inactive');
+      await expectRefusal(
+        tollgate,
+        onward,
+        grandchild,
+        'invalid_request',
+        'subject_token_inactive',
+      );
+    });
+
+    it('TE-19 expiring the parent token ends the child, renewed or not', async () => {
+      const parent = await delegatingAgent({ token_ttl_seconds: 2 });
+      const child = await delegatingAgent();
+      const parentToken = await userTokenFor(parent);
+      const childToken = await exchangeOk(tollgate, child, {
+        subject_token: parentToken.access_token,
+        subject_token_type: TokenTypeUri.accessToken,
+        scope: 'search',
+      });
+      const renewed = await exchangeOk(tollgate, child, {
+        subject_token: childToken.access_token,
+        subject_token_type: TokenTypeUri.accessToken,
+      });
+
+      // The one sleep of this file: the database clock must pass the parent's 2 s lifetime.
+      await sleep(2200);
+
+      await expectInactive(tollgate, tools, parentToken.access_token);
+      await expectInactive(tollgate, tools, childToken.access_token);
+      await expectInactive(tollgate, tools, renewed.access_token);
     });
   });
 });

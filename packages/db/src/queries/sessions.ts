@@ -53,7 +53,9 @@ export async function closeSessionTree(
       UNION
       SELECT child.id FROM sessions child JOIN tree ON child.parent_session_id = tree.id
     )
-    UPDATE sessions SET closed_at = now(), close_reason = ${reason}
+    UPDATE sessions
+    SET closed_at = now(),
+        close_reason = CASE WHEN id = ${rootId} THEN ${reason} ELSE 'parent_closed' END
     WHERE id IN (SELECT id FROM tree) AND closed_at IS NULL
     RETURNING *`.execute(db);
 

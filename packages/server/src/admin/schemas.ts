@@ -23,7 +23,8 @@ const MAX_CURSOR = 512;
 const MAX_CLAIM_NAME = 128;
 // Delegation limits bound the policy check each token exchange runs against the agent's row.
 const MAX_TRUSTED_ISSUERS = 20;
-const MAX_ALLOWED_SUBJECTS = 1000;
+// 200 subjects of 256 characters still fit the 64 KiB body limit.
+const MAX_ALLOWED_SUBJECTS = 200;
 const MAX_SUBJECT = 256;
 
 const name: JsonSchema = { type: 'string', minLength: 1, maxLength: MAX_NAME };

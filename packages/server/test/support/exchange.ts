@@ -6,7 +6,13 @@ import {
 } from '@tollgate/core';
 import { findSession, listLedgerEvents, type LedgerEventRow } from '@tollgate/db';
 
-import { expectOAuthError, introspect, postForm, type Credentials, type OAuthReply } from './oauth.js';
+import {
+  expectOAuthError,
+  introspect,
+  postForm,
+  type Credentials,
+  type OAuthReply,
+} from './oauth.js';
 import type { TestTollgate } from './tollgate.js';
 
 /** RFC 8693 §2.1 grant type. */
@@ -91,7 +97,12 @@ export function exchange(
   client: Credentials,
   parameters: FormParameters,
 ): Promise<OAuthReply> {
-  return postForm(tollgate, 'token', form({ grant_type: EXCHANGE_GRANT, ...parameters }), basic(client));
+  return postForm(
+    tollgate,
+    'token',
+    form({ grant_type: EXCHANGE_GRANT, ...parameters }),
+    basic(client),
+  );
 }
 
 /** Exchanges and insists on success; returns the whole response body. */

@@ -62,10 +62,10 @@ export function runLoad(spec, { connections, seconds }) {
             path: url.pathname,
             headers: spec.headers,
             body: spec.body,
-            setupRequest:
-              draw === undefined || spec.bodyFor === undefined
-                ? undefined
-                : (request) => ({ ...request, body: spec.bodyFor?.(draw()) }),
+            // autocannon treats a present-but-undefined setupRequest as a function to call.
+            ...(draw === undefined || spec.bodyFor === undefined
+              ? {}
+              : { setupRequest: (request) => ({ ...request, body: spec.bodyFor?.(draw()) }) }),
           },
         ],
       },

@@ -171,7 +171,7 @@ export const OPERATIONS = [
         },
         body: JSON.stringify(report),
         idReplacement: true,
-        verify: (body) => body.includes('"idempotency_key"'),
+        verify: (body) => body.includes('"token_id"'),
       };
     },
   },

@@ -7,7 +7,7 @@ export interface CommandContext {
   options: Record<string, string | boolean | undefined>;
   config: Config;
   database: Database;
-  print(line: string): void;
+  print: (line: string) => void;
 }
 
 export interface Command {

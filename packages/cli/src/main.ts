@@ -44,7 +44,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function usage(): string {
-  const lines = COMMANDS.map((command: Command) => `  ${command.usage.padEnd(64)} ${command.summary}`);
+  const lines = COMMANDS.map(
+    (command: Command) => `  ${command.usage.padEnd(64)} ${command.summary}`,
+  );
 
   return ['usage: tollgate <command>', '', 'commands:', ...lines, ''].join('\n');
 }
@@ -52,7 +54,9 @@ function usage(): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const isUsage = error instanceof UsageError || (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+    const isUsage =
+      error instanceof UsageError ||
+      (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
 
     if (error instanceof ConfigError || isUsage) {
       process.stderr.write(`${(error as Error).message}\n${isUsage ? usage() : ''}`);

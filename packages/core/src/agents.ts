@@ -262,7 +262,10 @@ async function agentChanges(current: ClientRow, input: UpdateAgentInput): Promis
   }
 
   if (input.session_max_seconds !== undefined) {
-    changes.session_max_seconds = validateSessionSeconds(input.session_max_seconds, 'session_max_seconds');
+    changes.session_max_seconds = validateSessionSeconds(
+      input.session_max_seconds,
+      'session_max_seconds',
+    );
   }
 
   if (input.session_idle_seconds !== undefined) {
@@ -294,7 +297,9 @@ async function agentChanges(current: ClientRow, input: UpdateAgentInput): Promis
 function changedValues(input: UpdateAgentInput): Record<string, unknown> {
   const { jwks, ...rest } = input;
 
-  return jwks === undefined ? rest : { ...rest, jwks_kids: jwks.keys.map((key) => key.kid ?? null) };
+  return jwks === undefined
+    ? rest
+    : { ...rest, jwks_kids: jwks.keys.map((key) => key.kid ?? null) };
 }
 
 /**
@@ -326,7 +331,8 @@ export async function setAgentStatus(
       kind: status === 'disabled' ? LedgerKind.agentDisabled : LedgerKind.agentEnabled,
       agentId: row.id,
       clientId: row.client_id,
-      data: status === 'disabled' ? { tokens_revoked: revoked, sessions_closed: sessionsClosed } : {},
+      data:
+        status === 'disabled' ? { tokens_revoked: revoked, sessions_closed: sessionsClosed } : {},
     });
 
     return agentView(row);

@@ -1,12 +1,17 @@
 import {
+  findBudgetsToReset,
   findOwnerBudget,
+  listOwnerBudgets,
+  markBudgetReset,
   readSpendCounters,
+  upsertOwnerBudget,
   type Budget,
   type Kysely,
   type Schema,
 } from '@tollgate/db';
 
 import { invalidInput } from './errors.js';
+import { LedgerKind, recordEvent, type AuditContext } from './ledger.js';
 
 export const BUDGET_LIMITS = [
   'daily_llm_tokens',
@@ -49,7 +54,10 @@ export function validateBudget(budget: Budget, path = 'budget'): Budget {
   for (const limit of BUDGET_LIMITS) {
     const value = budget[limit];
 
-    if (value !== undefined && (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value))) {
+    if (
+      value !== undefined &&
+      (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value))
+    ) {
       problems.push({ path: `${path}/${limit}`, message: 'must be a number of at least 0' });
     }
   }
@@ -78,7 +86,8 @@ export async function measureBudget(
   now: Date,
 ): Promise<BudgetUse[]> {
   const limits = BUDGET_LIMITS.filter(
-    (limit) => budget[limit] !== undefined && (scope === 'session') === (periodOf(limit) === 'session'),
+    (limit) =>
+      budget[limit] !== undefined && (scope === 'session') === (periodOf(limit) === 'session'),
   );
 
   if (limits.length === 0) {
@@ -137,7 +146,9 @@ export async function exhaustedBudget(
     ...(ownerBudget === undefined || agent.owner === null
       ? []
       : await measureBudget(db, 'owner', agent.owner, ownerBudget, now)),
-    ...(sessionId === undefined ? [] : await measureBudget(db, 'session', sessionId, agent.budget, now)),
+    ...(sessionId === undefined
+      ? []
+      : await measureBudget(db, 'session', sessionId, agent.budget, now)),
   ];
 
   return uses.find(isExhausted);
@@ -148,4 +159,69 @@ export function describeBudget(use: BudgetUse): string {
   const unit = use.currency === null ? 'LLM tokens' : use.currency;
 
   return `${use.scope} budget ${use.limit} reached: ${use.used} of ${use.max} ${unit} used`;
+}
+
+/**
+ * Records `budget.reset` for day and month budgets that were reached in a period that has now
+ * ended: the agent (or owner) may get tokens again. Returns how many were reset.
+ */
+export async function resetElapsedBudgets(
+  db: Kysely<Schema>,
+  audit: AuditContext,
+  now = new Date(),
+): Promise<number> {
+  let count = 0;
+
+  for (const state of await findBudgetsToReset(db, now)) {
+    const key = {
+      scope: state.scope,
+      scopeId: state.scope_id,
+      budget: state.budget,
+      periodStart: state.period_start,
+    };
+
+    if (await markBudgetReset(db, key)) {
+      count += 1;
+      await recordEvent(db, audit, {
+        kind: LedgerKind.budgetReset,
+        agentId: state.scope === 'agent' ? state.scope_id : null,
+        data: {
+          scope: state.scope,
+          scope_id: state.scope_id,
+          limit: state.budget,
+          period_start: state.period_start.toISOString(),
+        },
+      });
+    }
+  }
+
+  return count;
+}
+
+/** Sets (or replaces) the budget shared by every agent of one owner. */
+export async function setOwnerBudget(
+  db: Kysely<Schema>,
+  owner: string,
+  budget: Budget,
+  audit: AuditContext,
+): Promise<{ owner: string; budget: Budget }> {
+  const checked = validateBudget(budget);
+
+  await db.transaction().execute(async (trx) => {
+    await upsertOwnerBudget(trx, owner, checked);
+    await recordEvent(trx, audit, {
+      kind: LedgerKind.ownerBudgetSet,
+      data: { owner, budget: checked },
+    });
+  });
+
+  return { owner, budget: checked };
+}
+
+export async function listOwnerBudgetViews(db: Kysely<Schema>) {
+  return (await listOwnerBudgets(db)).map((row) => ({
+    owner: row.owner,
+    budget: row.budget,
+    updated_at: row.updated_at.toISOString(),
+  }));
 }

@@ -95,7 +95,11 @@ export class ClientSecretVerifier {
 
   /** Binding the stored hash in too means a re-hashed secret never matches an old entry. */
   #digest(storedHash: string, presented: string): Buffer {
-    return createHmac('sha256', this.#hmacKey).update(storedHash).update('\0').update(presented).digest();
+    return createHmac('sha256', this.#hmacKey)
+      .update(storedHash)
+      .update('\0')
+      .update(presented)
+      .digest();
   }
 
   #remember(secretId: string, digest: Buffer): void {

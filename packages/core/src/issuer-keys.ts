@@ -1,9 +1,4 @@
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  type JSONWebKeySet,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 
 import type { TrustedIssuerRow } from '@tollgate/db';
 
@@ -40,7 +35,7 @@ export class IssuerKeys {
             cacheMaxAge: this.options.cacheMaxAgeMs,
             timeoutDuration: this.options.timeoutMs,
           })
-        : createLocalJWKSet((issuer.jwks ?? { keys: [] }) as JSONWebKeySet);
+        : createLocalJWKSet(issuer.jwks ?? { keys: [] });
 
     this.#sets.set(issuer.id, { source, keys });
 

@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 
-import { archiveChainPrefix, chainPage, latestCheckpoint, type Kysely, type Schema } from '@tollgate/db';
+import {
+  archiveChainPrefix,
+  chainPage,
+  latestCheckpoint,
+  type Kysely,
+  type Schema,
+} from '@tollgate/db';
 
-import { GENESIS_HASH, linkHash, sealLedger } from './ledger-chain.js';
+import { linkHash, sealLedger } from './ledger-chain.js';
 
 const PAGE = 1000;
 
@@ -35,7 +41,7 @@ export async function archiveLedger(
     let last: { seq: string; hash: string } | null = null;
     let archived = 0;
 
-    for (let done = false; !done; ) {
+    for (let done = false; !done;) {
       const page = await chainPage(trx, afterSeq, PAGE);
       const prefix = takeWhileBefore(page, before);
 
@@ -57,9 +63,20 @@ export async function archiveLedger(
     }
 
     const archiveDigest = digest.digest('hex');
-    await archiveChainPrefix(trx, { seq: last.seq, hash: last.hash, archivedEvents: archived, archiveDigest });
+    await archiveChainPrefix(trx, {
+      seq: last.seq,
+      hash: last.hash,
+      archivedEvents: archived,
+      archiveDigest,
+    });
 
-    return { archived, from_seq: first, to_seq: last.seq, end_hash: last.hash, digest: archiveDigest };
+    return {
+      archived,
+      from_seq: first,
+      to_seq: last.seq,
+      end_hash: last.hash,
+      digest: archiveDigest,
+    };
   });
 }
 
@@ -75,7 +92,11 @@ function takeWhileBefore(page: Page, before: Date): Page {
 }
 
 /** Checks an archive's lines on their own: each link follows the previous one and its event. */
-export function verifyArchiveLines(lines: string[]): { ok: boolean; checked: number; broken_at?: string } {
+export function verifyArchiveLines(lines: string[]): {
+  ok: boolean;
+  checked: number;
+  broken_at?: string;
+} {
   let prev: string | undefined;
   let checked = 0;
 
@@ -95,4 +116,3 @@ export function verifyArchiveLines(lines: string[]): { ok: boolean; checked: num
 
   return { ok: true, checked };
 }
-

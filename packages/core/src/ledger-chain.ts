@@ -126,7 +126,7 @@ export async function verifyLedger(db: Kysely<Schema>): Promise<ChainVerificatio
   let expectedSeq = BigInt(start.seq) + 1n;
   let checked = 0;
 
-  for (let page = await chainPage(db, start.seq, VERIFY_PAGE); page.length > 0; ) {
+  for (let page = await chainPage(db, start.seq, VERIFY_PAGE); page.length > 0;) {
     for (const link of page) {
       const problem = linkProblem(link, expectedPrev, expectedSeq);
 

@@ -33,7 +33,9 @@ export function decodeCursor<K extends string>(
     fields.every((field) => typeof record[field] === 'string');
 
   if (!valid) {
-    throw invalidInput('invalid cursor', [{ path: 'cursor', message: 'not a cursor from this API' }]);
+    throw invalidInput('invalid cursor', [
+      { path: 'cursor', message: 'not a cursor from this API' },
+    ]);
   }
 
   return record as Record<K, string>;
@@ -71,7 +73,9 @@ export function decodeTimeCursor(cursor: string, timeField: string): { at: Date;
   const id = position.i ?? '';
 
   if (Number.isNaN(at.getTime()) || !isRowId(id)) {
-    throw invalidInput('invalid cursor', [{ path: 'cursor', message: 'not a cursor from this API' }]);
+    throw invalidInput('invalid cursor', [
+      { path: 'cursor', message: 'not a cursor from this API' },
+    ]);
   }
 
   return { at, id };

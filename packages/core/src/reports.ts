@@ -24,9 +24,16 @@ export interface Period {
   to: Date;
 }
 
-export function reportPeriod(from: string | undefined, to: string | undefined, now = new Date()): Period {
+export function reportPeriod(
+  from: string | undefined,
+  to: string | undefined,
+  now = new Date(),
+): Period {
   const end = to === undefined ? now : parseInstant(to, 'to');
-  const start = from === undefined ? new Date(end.getTime() - DEFAULT_RANGE_DAYS * DAY_MS) : parseInstant(from, 'from');
+  const start =
+    from === undefined
+      ? new Date(end.getTime() - DEFAULT_RANGE_DAYS * DAY_MS)
+      : parseInstant(from, 'from');
 
   if (start.getTime() >= end.getTime()) {
     throw invalidInput('invalid period', [{ path: 'from', message: 'must be before to' }]);
@@ -39,14 +46,19 @@ function parseInstant(value: string, path: string): Date {
   const date = new Date(value);
 
   if (Number.isNaN(date.getTime())) {
-    throw invalidInput('invalid period', [{ path, message: 'must be an RFC 3339 date-time or date' }]);
+    throw invalidInput('invalid period', [
+      { path, message: 'must be an RFC 3339 date-time or date' },
+    ]);
   }
 
   return date;
 }
 
 export function parseGroupBy(value: string | undefined): SpendDimension[] {
-  const names = (value ?? 'agent').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const names = (value ?? 'agent')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   const unknown = names.filter((name) => !(SPEND_DIMENSIONS as readonly string[]).includes(name));
 
   if (unknown.length > 0 || names.length === 0) {
@@ -74,7 +86,12 @@ export async function buildSpendReport(
   db: Kysely<Schema>,
   query: { groupBy: SpendDimension[]; period: Period; agentId?: string; sessionId?: string },
 ): Promise<SpendReport> {
-  const rows = await spendReport(db, { groupBy: query.groupBy, ...query.period, agentId: query.agentId, sessionId: query.sessionId });
+  const rows = await spendReport(db, {
+    groupBy: query.groupBy,
+    ...query.period,
+    agentId: query.agentId,
+    sessionId: query.sessionId,
+  });
 
   return {
     from: query.period.from.toISOString(),
@@ -101,7 +118,10 @@ function spendLine(row: SpendRow): SpendLine {
 export function spendReportCsv(report: SpendReport): string {
   const first = report.rows[0];
   const columns = first === undefined ? ['currency', ...TOTAL_COLUMNS, 'cost'] : Object.keys(first);
-  const lines = [columns, ...report.rows.map((row) => columns.map((column) => row[column] ?? null))];
+  const lines = [
+    columns,
+    ...report.rows.map((row) => columns.map((column) => row[column] ?? null)),
+  ];
 
   return `${lines.map((cells) => cells.map(csvCell).join(',')).join('\r\n')}\r\n`;
 }
@@ -159,7 +179,9 @@ export async function governanceReport(
   const totals = await governanceTotals(db, period.from, period.to);
   const byTokens = Number(totals.llm_tokens) > 0;
   const share = (part: string, reports: string) =>
-    byTokens ? ratio(Number(part), Number(totals.llm_tokens)) : ratio(Number(reports), Number(totals.reports));
+    byTokens
+      ? ratio(Number(part), Number(totals.llm_tokens))
+      : ratio(Number(reports), Number(totals.reports));
   const secrets = await agentSecretAges(db);
   const staleBefore = Date.now() - rotationDays * DAY_MS;
 
@@ -178,7 +200,9 @@ export async function governanceReport(
       open_sessions_past_deadline: await lapsedOpenSessions(db, OFFENDER_LIMIT),
       tokens_without_tools: await toollessTokens(db, period.from, period.to, OFFENDER_LIMIT),
       stale_secrets: secrets.filter(
-        (agent) => agent.newest_live_secret_at !== null && agent.newest_live_secret_at.getTime() < staleBefore,
+        (agent) =>
+          agent.newest_live_secret_at !== null &&
+          agent.newest_live_secret_at.getTime() < staleBefore,
       ),
       never_rotated_secrets: secrets.filter(
         (agent) =>

@@ -14,7 +14,14 @@ import {
 import { conflict, invalidInput, notFound } from './errors.js';
 import { newClientId, newRowId } from './ids.js';
 import { LedgerKind, recordEvent, type AuditContext } from './ledger.js';
-import { decodeTimeCursor, encodeCursor, isRowId, pageSize, toPage, type Page } from './pagination.js';
+import {
+  decodeTimeCursor,
+  encodeCursor,
+  isRowId,
+  pageSize,
+  toPage,
+  type Page,
+} from './pagination.js';
 import { issueSecret } from './secrets.js';
 import { normalizeAudience } from './validation.js';
 
@@ -109,7 +116,11 @@ export async function requireResourceServer(db: Kysely<Schema>, id: string): Pro
 
 export async function listResourceServers(
   db: Kysely<Schema>,
-  query: { status?: ClientStatus | undefined; cursor?: string | undefined; limit?: number | undefined },
+  query: {
+    status?: ClientStatus | undefined;
+    cursor?: string | undefined;
+    limit?: number | undefined;
+  },
 ): Promise<Page<ResourceServerView>> {
   const limit = pageSize(query.limit);
   const position = query.cursor === undefined ? undefined : decodeTimeCursor(query.cursor, 'c');

@@ -65,8 +65,12 @@ export async function issueSecret(
     hash: await hashClientSecret(secret),
     expiresAt,
   });
-  const oldExpireAt = secondsFromNow(options.oldSecretsExpireInSeconds, 'old_secrets_expire_in_seconds');
-  const shortened = oldExpireAt === null ? [] : await expireOtherSecrets(trx, client.id, id, oldExpireAt);
+  const oldExpireAt = secondsFromNow(
+    options.oldSecretsExpireInSeconds,
+    'old_secrets_expire_in_seconds',
+  );
+  const shortened =
+    oldExpireAt === null ? [] : await expireOtherSecrets(trx, client.id, id, oldExpireAt);
 
   await recordEvent(trx, audit, {
     kind: LedgerKind.secretAdded,

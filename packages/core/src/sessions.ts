@@ -17,7 +17,14 @@ import { notFound } from './errors.js';
 import { LedgerKind, recordEvent, type AuditContext } from './ledger.js';
 import { ledgerEventView, type LedgerEventView } from './ledger-list.js';
 import { inTransaction } from './transactions.js';
-import { decodeTimeCursor, encodeCursor, isRowId, pageSize, toPage, type Page } from './pagination.js';
+import {
+  decodeTimeCursor,
+  encodeCursor,
+  isRowId,
+  pageSize,
+  toPage,
+  type Page,
+} from './pagination.js';
 
 /** Why a session ended; part of the ledger and API vocabulary. */
 export type SessionCloseReason =
@@ -130,7 +137,10 @@ export async function closeSessionsFromToken(
  * Records the close of sessions that lapsed (deadline or idle limit). Their tokens died at the
  * deadline already; this makes the close visible in the ledger and the session's state.
  */
-export async function closeLapsedSessions(db: Kysely<Schema>, audit: AuditContext): Promise<number> {
+export async function closeLapsedSessions(
+  db: Kysely<Schema>,
+  audit: AuditContext,
+): Promise<number> {
   let count = 0;
 
   for (const id of await findLapsedSessionIds(db, 500)) {

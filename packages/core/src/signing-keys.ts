@@ -38,7 +38,12 @@ export async function loadSigningKeys(db: Kysely<Schema>, now = new Date()): Pro
 
       if ((await listPublishedKeys(trx)).length === 0) {
         const jwk = await newSigningKey();
-        await insertSigningKey(trx, { kid: jwk.kid, alg: jwk.alg, privateJwk: jwk, activatesAt: now });
+        await insertSigningKey(trx, {
+          kid: jwk.kid,
+          alg: jwk.alg,
+          privateJwk: jwk,
+          activatesAt: now,
+        });
       }
     });
     rows = await listPublishedKeys(db);

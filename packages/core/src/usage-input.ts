@@ -94,7 +94,10 @@ class FieldReader {
     if (value === undefined || value === null) return undefined;
 
     if (typeof value !== 'string' || value === '' || value.length > maxLength) {
-      this.problems.push({ path: name, message: `must be a string of 1 to ${maxLength} characters` });
+      this.problems.push({
+        path: name,
+        message: `must be a string of 1 to ${maxLength} characters`,
+      });
       return undefined;
     }
 
@@ -133,7 +136,10 @@ class FieldReader {
     const text = typeof value === 'number' ? String(value) : value;
 
     if (typeof text !== 'string' || !/^\d{1,14}(\.\d{1,6})?$/.test(text)) {
-      this.problems.push({ path: name, message: 'must be a decimal of at least 0, up to 6 places' });
+      this.problems.push({
+        path: name,
+        message: 'must be a decimal of at least 0, up to 6 places',
+      });
       return null;
     }
 
@@ -160,7 +166,11 @@ class FieldReader {
 
     const parsed = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
 
-    if (Number.isNaN(parsed.getTime()) || typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(value)) {
+    if (
+      Number.isNaN(parsed.getTime()) ||
+      typeof value !== 'string' ||
+      !/^\d{4}-\d{2}-\d{2}T/.test(value)
+    ) {
       this.problems.push({ path: name, message: 'must be an RFC 3339 date-time' });
       return fallback;
     }

@@ -13,7 +13,7 @@ import {
   type UsageReportRow,
 } from '@tollgate/db';
 
-import { isCostLimit, periodOf, BUDGET_LIMITS, type BudgetLimit, type BudgetScope } from './budgets.js';
+import { isCostLimit, periodOf, BUDGET_LIMITS, type BudgetLimit } from './budgets.js';
 import { AppError, conflict, invalidInput, notFound } from './errors.js';
 import { newRowId, tokenIdOf } from './ids.js';
 import { LedgerKind, recordEvent, type AuditContext } from './ledger.js';
@@ -152,7 +152,12 @@ function assertReportable(
   }
 }
 
-function usageRow(server: ReportingServer, token: TokenForUsage, input: UsageInput, tokenId: string) {
+function usageRow(
+  server: ReportingServer,
+  token: TokenForUsage,
+  input: UsageInput,
+  tokenId: string,
+) {
   return {
     id: newRowId(),
     resource_server_pk: server.id,
@@ -230,13 +235,21 @@ async function recordReachedBudgets(
 }
 
 async function agentBudgetOf(db: Kysely<Schema>, agentPk: string): Promise<Budget> {
-  const row = await db.selectFrom('clients').select('budget').where('id', '=', agentPk).executeTakeFirst();
+  const row = await db
+    .selectFrom('clients')
+    .select('budget')
+    .where('id', '=', agentPk)
+    .executeTakeFirst();
 
   return row?.budget ?? {};
 }
 
 /** Limits of this counter's scope and period that the newest report pushed to or past. */
-function crossedLimits(counter: CounterTotal, budget: Budget | undefined, all: CounterTotal[]): BudgetLimit[] {
+function crossedLimits(
+  counter: CounterTotal,
+  budget: Budget | undefined,
+  all: CounterTotal[],
+): BudgetLimit[] {
   if (budget === undefined) {
     return [];
   }
@@ -273,7 +286,7 @@ async function onBudgetReached(
   budget: Budget,
   audit: AuditContext,
 ): Promise<void> {
-  const scope = counter.scope as BudgetScope;
+  const scope = counter.scope;
   const isFirst = await markBudgetReached(db, {
     scope,
     scopeId: counter.scope_id,
@@ -289,7 +302,13 @@ async function onBudgetReached(
     kind: LedgerKind.budgetReached,
     agentId: token.agent_pk,
     sessionId: token.session_id,
-    data: { scope, scope_id: counter.scope_id, limit, max: budget[limit] ?? null, period_start: counter.period_start },
+    data: {
+      scope,
+      scope_id: counter.scope_id,
+      limit,
+      max: budget[limit] ?? null,
+      period_start: counter.period_start,
+    },
   });
 
   if (budget.close_sessions === true) {

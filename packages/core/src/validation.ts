@@ -55,7 +55,10 @@ export function validateAudiences(audiences: readonly string[], path = 'audience
     const value = normalizeAudience(audience);
 
     if (value === undefined) {
-      problems.push({ path: `${path}/${index}`, message: 'must be an absolute URI without fragment' });
+      problems.push({
+        path: `${path}/${index}`,
+        message: 'must be an absolute URI without fragment',
+      });
     } else {
       normalized.push(value);
     }

@@ -53,7 +53,11 @@ export function loadConfig(env: Env = process.env): Config {
   const database: DatabaseTarget =
     databaseUrl === undefined
       ? { kind: 'embedded', dataDir: resolve(env.TOLLGATE_DATA_DIR ?? './.tollgate') }
-      : { kind: 'postgres', url: databaseUrl, poolSize: read.integer('TOLLGATE_DB_POOL_SIZE', 10, 1, 200) };
+      : {
+          kind: 'postgres',
+          url: databaseUrl,
+          poolSize: read.integer('TOLLGATE_DB_POOL_SIZE', 10, 1, 200),
+        };
 
   if (database.kind === 'embedded') {
     (production ? problems : warnings).push(
@@ -80,7 +84,12 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: read.oneOf('TOLLGATE_LOG_LEVEL', 'info', LOG_LEVELS),
     production,
     trustProxy: read.boolean('TOLLGATE_TRUST_PROXY', false),
-    tokenRetentionSeconds: read.integer('TOLLGATE_TOKEN_RETENTION_SECONDS', 7 * 86_400, 0, 366 * 86_400),
+    tokenRetentionSeconds: read.integer(
+      'TOLLGATE_TOKEN_RETENTION_SECONDS',
+      7 * 86_400,
+      0,
+      366 * 86_400,
+    ),
     sweepIntervalSeconds: read.integer('TOLLGATE_SWEEP_INTERVAL_SECONDS', 300, 1, 86_400),
     ledgerSealIntervalMs: read.integer('TOLLGATE_LEDGER_SEAL_INTERVAL_MS', 2000, 100, 600_000),
     shutdownGraceSeconds: read.integer('TOLLGATE_SHUTDOWN_GRACE_SECONDS', 10, 0, 600),

@@ -100,6 +100,8 @@ function stopOnSignals(tollgate: RunningTollgate, logger: Logger): void {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`tollgate failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.stderr.write(
+    `tollgate failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import {
@@ -7,6 +7,7 @@ import {
   closeLapsedSessions,
   sealLedger,
   loadSigningKeys,
+  resetElapsedBudgets,
   type AuditContext,
 } from '@tollgate/core';
 import {
@@ -46,7 +47,10 @@ export interface StartOptions {
 }
 
 /** Starts Tollgate: database and migrations, keys, the OAuth provider and both listeners. */
-export async function startTollgate(config: Config, options: StartOptions): Promise<RunningTollgate> {
+export async function startTollgate(
+  config: Config,
+  options: StartOptions,
+): Promise<RunningTollgate> {
   const { logger } = options;
   const database = options.database ?? (await openDatabase(config.database));
 
@@ -62,8 +66,8 @@ export async function startTollgate(config: Config, options: StartOptions): Prom
     authenticate: adminAuthenticator(provider),
   });
 
-  const publicServer = await listen(createServer(provider.callback()), config.host, config.port);
-  const adminServer = await listen(createServer(admin.callback()), config.adminHost, config.adminPort);
+  const publicServer = await listen(serve(provider.callback()), config.host, config.port);
+  const adminServer = await listen(serve(admin.callback()), config.adminHost, config.adminPort);
   const stopSweeper = startSweeper(database, config, logger);
   const stopSealer = startSealer(database, config, logger);
 
@@ -87,7 +91,11 @@ export async function startTollgate(config: Config, options: StartOptions): Prom
   };
 }
 
-async function buildProvider(config: Config, database: Database, logger: Logger): Promise<Provider> {
+async function buildProvider(
+  config: Config,
+  database: Database,
+  logger: Logger,
+): Promise<Provider> {
   // One verification cache for every endpoint that authenticates clients by secret.
   const verifier = new ClientSecretVerifier();
   const signingKeys = await loadSigningKeys(database.db);
@@ -114,6 +122,11 @@ async function buildProvider(config: Config, database: Database, logger: Logger)
     ],
     verifier,
   });
+}
+
+/** An HTTP server for a Koa callback (Koa handles its own errors; the promise is not awaited). */
+function serve(callback: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server {
+  return createServer((req, res) => void callback(req, res));
 }
 
 function listen(server: Server, host: string, port: number): Promise<Server> {
@@ -153,9 +166,10 @@ function startSweeper(database: Database, config: Config, logger: Logger): () =>
       const before = new Date(Date.now() - config.tokenRetentionSeconds * 1000);
       const tokens = await deleteExpiredTokens(database.db, before);
       const sessions = await closeLapsedSessions(database.db, SWEEPER_AUDIT);
+      const budgets = await resetElapsedBudgets(database.db, SWEEPER_AUDIT);
 
-      if (models + tokens + sessions > 0) {
-        logger.info({ event: 'db.swept', models, tokens, sessions }, 'expired rows swept');
+      if (models + tokens + sessions + budgets > 0) {
+        logger.info({ event: 'db.swept', models, tokens, sessions, budgets }, 'expired rows swept');
       }
     } catch (error) {
       logger.warn({ err: error, event: 'db.sweep_failed' }, 'sweeping expired rows failed');

@@ -26,7 +26,11 @@ export function readActorClaim(value: unknown, depth = 1): ActorClaim | undefine
 
   const nested = readActorClaim(act, depth + 1);
 
-  return { sub, ...(iss === undefined ? {} : { iss }), ...(nested === undefined ? {} : { act: nested }) };
+  return {
+    sub,
+    ...(iss === undefined ? {} : { iss }),
+    ...(nested === undefined ? {} : { act: nested }),
+  };
 }
 
 /** Puts the current actor in front of the chain, the most recent actor outermost (§4.1). */
@@ -34,7 +38,10 @@ export function withActor(actor: ActorClaim, previous: ActorClaim | undefined): 
   const chain = previous === undefined ? actor : { ...actor, act: previous };
 
   if (depthOf(chain) > MAX_ACTOR_DEPTH) {
-    throw badRequest('actor_chain_too_deep', `delegation chains are limited to ${MAX_ACTOR_DEPTH} actors`);
+    throw badRequest(
+      'actor_chain_too_deep',
+      `delegation chains are limited to ${MAX_ACTOR_DEPTH} actors`,
+    );
   }
 
   return chain;

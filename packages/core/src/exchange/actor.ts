@@ -1,4 +1,4 @@
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 
 import { findLiveToken } from '@tollgate/db';
 
@@ -44,7 +44,7 @@ async function isSignedByAgent(context: ExchangeContext, token: string): Promise
   }
 
   try {
-    const { payload } = await jwtVerify(token, createLocalJWKSet(agent.jwks as JSONWebKeySet), {
+    const { payload } = await jwtVerify(token, createLocalJWKSet(agent.jwks), {
       issuer: agent.client_id,
       subject: agent.client_id,
       audience: context.issuer,

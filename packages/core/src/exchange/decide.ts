@@ -108,7 +108,10 @@ function checkParameters(request: ExchangeRequest): CheckedParameters {
   }
 
   if (!SUBJECT_TOKEN_TYPES.includes(subjectTokenType)) {
-    throw badRequest('unsupported_subject_token_type', `subject_token_type ${subjectTokenType} is not supported`);
+    throw badRequest(
+      'unsupported_subject_token_type',
+      `subject_token_type ${subjectTokenType} is not supported`,
+    );
   }
 
   if ((actorToken === undefined) !== (actorTokenType === undefined)) {
@@ -116,7 +119,10 @@ function checkParameters(request: ExchangeRequest): CheckedParameters {
   }
 
   if (actorTokenType !== undefined && !ACTOR_TOKEN_TYPES.includes(actorTokenType)) {
-    throw badRequest('unsupported_actor_token_type', `actor_token_type ${actorTokenType} is not supported`);
+    throw badRequest(
+      'unsupported_actor_token_type',
+      `actor_token_type ${actorTokenType} is not supported`,
+    );
   }
 
   const requested = request.requestedTokenType;
@@ -141,7 +147,11 @@ function resolveAudience(
     const audience = normalizeAudience(value);
 
     if (audience === undefined) {
-      throw new ExchangeRefusal('invalid_target', 'target_malformed', `${value} is not an absolute URI`);
+      throw new ExchangeRefusal(
+        'invalid_target',
+        'target_malformed',
+        `${value} is not an absolute URI`,
+      );
     }
 
     return audience;
@@ -149,17 +159,29 @@ function resolveAudience(
   const distinct = [...new Set(named)];
 
   if (distinct.length > 1) {
-    throw new ExchangeRefusal('invalid_target', 'several_targets', 'a token is for exactly one audience');
+    throw new ExchangeRefusal(
+      'invalid_target',
+      'several_targets',
+      'a token is for exactly one audience',
+    );
   }
 
   const audience = distinct[0] ?? subject.audience ?? soleAudience(context);
 
   if (subject.audience !== undefined && audience !== subject.audience) {
-    throw new ExchangeRefusal('invalid_target', 'renewal_target_changed', 'a renewal keeps its session audience');
+    throw new ExchangeRefusal(
+      'invalid_target',
+      'renewal_target_changed',
+      'a renewal keeps its session audience',
+    );
   }
 
   if (!context.agent.audiences.includes(audience)) {
-    throw new ExchangeRefusal('invalid_target', 'target_not_allowed', `this agent may not call ${audience}`);
+    throw new ExchangeRefusal(
+      'invalid_target',
+      'target_not_allowed',
+      `this agent may not call ${audience}`,
+    );
   }
 
   return audience;
@@ -169,14 +191,22 @@ function soleAudience(context: ExchangeContext): string {
   const [only, ...others] = context.agent.audiences;
 
   if (only === undefined || others.length > 0) {
-    throw new ExchangeRefusal('invalid_target', 'target_missing', 'resource or audience is required');
+    throw new ExchangeRefusal(
+      'invalid_target',
+      'target_missing',
+      'resource or audience is required',
+    );
   }
 
   return only;
 }
 
 /** Delegation only narrows: tools ⊆ agent's allow-list ∩ subject token's tools (TE-16). */
-function resolveTools(context: ExchangeContext, subject: ResolvedSubject, scope: string | undefined): string[] {
+function resolveTools(
+  context: ExchangeContext,
+  subject: ResolvedSubject,
+  scope: string | undefined,
+): string[] {
   const requested = [...new Set((scope ?? '').split(' ').filter((tool) => tool !== ''))];
   const allowed = context.agent.tools.filter(
     (tool) => subject.tools === undefined || subject.tools.includes(tool),
@@ -184,13 +214,21 @@ function resolveTools(context: ExchangeContext, subject: ResolvedSubject, scope:
   const tools = requested.length > 0 || subject.tools === undefined ? requested : allowed;
 
   if (tools.length === 0) {
-    throw new ExchangeRefusal('invalid_scope', 'scope_missing', 'scope is required: name the tools this token is for');
+    throw new ExchangeRefusal(
+      'invalid_scope',
+      'scope_missing',
+      'scope is required: name the tools this token is for',
+    );
   }
 
   const refused = tools.filter((tool) => !allowed.includes(tool));
 
   if (refused.length > 0) {
-    throw new ExchangeRefusal('invalid_scope', 'tools_not_delegable', `cannot be delegated: ${refused.join(' ')}`);
+    throw new ExchangeRefusal(
+      'invalid_scope',
+      'tools_not_delegable',
+      `cannot be delegated: ${refused.join(' ')}`,
+    );
   }
 
   return tools;
@@ -210,7 +248,10 @@ function resolveExpiry(context: ExchangeContext, subject: ResolvedSubject): Date
 }
 
 /** The authenticated agent is always the current actor, in front of any earlier ones. */
-function resolveActorChain(context: ExchangeContext, subject: ResolvedSubject): ActorClaim | undefined {
+function resolveActorChain(
+  context: ExchangeContext,
+  subject: ResolvedSubject,
+): ActorClaim | undefined {
   if (subject.kind === 'renewal') {
     return undefined;
   }
@@ -223,7 +264,11 @@ async function assertBudgetLeft(context: ExchangeContext, renewedSessionId: stri
   const exhausted = await exhaustedBudget(context.db, context.agent, renewedSessionId, context.now);
 
   if (exhausted !== undefined) {
-    throw new ExchangeRefusal('budget_exceeded', `budget_${exhausted.limit}`, describeBudget(exhausted));
+    throw new ExchangeRefusal(
+      'budget_exceeded',
+      `budget_${exhausted.limit}`,
+      describeBudget(exhausted),
+    );
   }
 }
 

@@ -9,7 +9,17 @@ import { badRequest, ExchangeRefusal } from './refusal.js';
 import { TokenType } from './token-types.js';
 
 /** Signature algorithms accepted from identity providers; never none, never a shared key. */
-const SUBJECT_JWT_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
+const SUBJECT_JWT_ALGS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'EdDSA',
+];
 
 /** Verifies the subject token and says whom the new token will be for. */
 export async function resolveSubject(
@@ -64,12 +74,18 @@ async function resolveTollgateSubject(
 }
 
 /** A JWT from a trusted identity provider, verified against that provider's keys. */
-async function resolveJwtSubject(context: ExchangeContext, token: string): Promise<ResolvedSubject> {
+async function resolveJwtSubject(
+  context: ExchangeContext,
+  token: string,
+): Promise<ResolvedSubject> {
   const claimedIssuer = unverifiedIssuer(token);
   const trusted = await findActiveTrustedIssuer(context.db, claimedIssuer);
 
   if (trusted === undefined) {
-    throw badRequest('subject_issuer_untrusted', `subject_token issuer ${claimedIssuer} is not trusted`);
+    throw badRequest(
+      'subject_issuer_untrusted',
+      `subject_token issuer ${claimedIssuer} is not trusted`,
+    );
   }
 
   assertIssuerTrusted(context, trusted.issuer);
@@ -137,11 +153,14 @@ async function verifySubjectJwt(
 /** A short, safe explanation of why jose refused a token. */
 function joseReason(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'expired';
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `claim ${error.claim} is not acceptable`;
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature does not verify';
+  if (error instanceof joseErrors.JWTClaimValidationFailed)
+    return `claim ${error.claim} is not acceptable`;
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return 'signature does not verify';
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'no key of the issuer matches';
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'signature algorithm not allowed';
-  if (error instanceof joseErrors.JWKSTimeout) return "the issuer's keys could not be fetched in time";
+  if (error instanceof joseErrors.JWKSTimeout)
+    return "the issuer's keys could not be fetched in time";
 
   return 'not a valid signed JWT';
 }
@@ -159,7 +178,10 @@ function assertIssuerTrusted(context: ExchangeContext, issuer: string): void {
   }
 
   if (!trusted.includes(issuer)) {
-    throw badRequest('issuer_not_allowed_for_agent', `this agent may not act for subjects of ${issuer}`);
+    throw badRequest(
+      'issuer_not_allowed_for_agent',
+      `this agent may not act for subjects of ${issuer}`,
+    );
   }
 }
 
@@ -181,9 +203,13 @@ function assertMayAct(context: ExchangeContext, mayAct: unknown): void {
     string,
     unknown
   >;
-  const namesAgent = sub === context.agent.client_id && (iss === undefined || iss === context.issuer);
+  const namesAgent =
+    sub === context.agent.client_id && (iss === undefined || iss === context.issuer);
 
   if (!namesAgent) {
-    throw badRequest('may_act_mismatch', 'subject_token does not allow this agent to act for it (may_act)');
+    throw badRequest(
+      'may_act_mismatch',
+      'subject_token does not allow this agent to act for it (may_act)',
+    );
   }
 }

@@ -2,7 +2,10 @@ import { sql, type Kysely } from 'kysely';
 
 import type { Budget, Schema } from '../schema.js';
 
-export async function findOwnerBudget(db: Kysely<Schema>, owner: string): Promise<Budget | undefined> {
+export async function findOwnerBudget(
+  db: Kysely<Schema>,
+  owner: string,
+): Promise<Budget | undefined> {
   const row = await db
     .selectFrom('owner_budgets')
     .select('budget')
@@ -12,13 +15,19 @@ export async function findOwnerBudget(db: Kysely<Schema>, owner: string): Promis
   return row?.budget;
 }
 
-export async function upsertOwnerBudget(db: Kysely<Schema>, owner: string, budget: Budget): Promise<void> {
+export async function upsertOwnerBudget(
+  db: Kysely<Schema>,
+  owner: string,
+  budget: Budget,
+): Promise<void> {
   const json = JSON.stringify(budget);
 
   await db
     .insertInto('owner_budgets')
     .values({ owner, budget: json })
-    .onConflict((oc) => oc.column('owner').doUpdateSet({ budget: json, updated_at: sql<Date>`now()` }))
+    .onConflict((oc) =>
+      oc.column('owner').doUpdateSet({ budget: json, updated_at: sql<Date>`now()` }),
+    )
     .execute();
 }
 

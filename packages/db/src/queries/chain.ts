@@ -29,7 +29,9 @@ const AT_UTC = sql<string>`to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:M
 
 /** Holds the sealer lock for the rest of the transaction, or says another instance has it. */
 export async function tryLockSealer(db: Kysely<Schema>): Promise<boolean> {
-  const result = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(7411820261) AS locked`.execute(db);
+  const result = await sql<{
+    locked: boolean;
+  }>`SELECT pg_try_advisory_xact_lock(7411820261) AS locked`.execute(db);
 
   return result.rows[0]?.locked === true;
 }
@@ -162,9 +164,15 @@ export async function archiveChainPrefix(
   checkpoint: { seq: string; hash: string; archivedEvents: number; archiveDigest: string },
 ): Promise<void> {
   await sql`SELECT set_config('tollgate.ledger_archive', 'on', true)`.execute(db);
-  const eventIds = db.selectFrom('ledger_chain').select('event_id').where(sql<boolean>`seq <= ${checkpoint.seq}::bigint`);
+  const eventIds = db
+    .selectFrom('ledger_chain')
+    .select('event_id')
+    .where(sql<boolean>`seq <= ${checkpoint.seq}::bigint`);
   await db.deleteFrom('ledger_events').where('id', 'in', eventIds).execute();
-  await db.deleteFrom('ledger_chain').where(sql<boolean>`seq <= ${checkpoint.seq}::bigint`).execute();
+  await db
+    .deleteFrom('ledger_chain')
+    .where(sql<boolean>`seq <= ${checkpoint.seq}::bigint`)
+    .execute();
   await db
     .insertInto('ledger_checkpoints')
     .values({

@@ -19,7 +19,10 @@ export interface LiveSecret {
 }
 
 /** A client as the token endpoint needs it: its live secrets and its owner's budget. */
-export type ClientWithSecrets = ClientRow & { live_secrets: LiveSecret[]; owner_budget: Budget | null };
+export type ClientWithSecrets = ClientRow & {
+  live_secrets: LiveSecret[];
+  owner_budget: Budget | null;
+};
 
 export async function insertClient(db: Kysely<Schema>, client: NewClient): Promise<ClientRow> {
   try {

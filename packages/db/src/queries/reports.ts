@@ -57,7 +57,10 @@ export type SpendRow = Record<string, string | null> & {
  */
 export async function spendReport(db: Kysely<Schema>, query: SpendQuery): Promise<SpendRow[]> {
   const columns = query.groupBy.flatMap((dimension) => DIMENSION_COLUMNS[dimension]);
-  const groupColumns = [...columns.map(([name, expression]) => sql`${expression} AS ${sql.ref(name)}`), sql`u.currency AS currency`];
+  const groupColumns = [
+    ...columns.map(([name, expression]) => sql`${expression} AS ${sql.ref(name)}`),
+    sql`u.currency AS currency`,
+  ];
   const groupKeys = [...columns.map(([, expression]) => expression), sql`u.currency`];
   const filters = [
     sql`u.occurred_at >= ${query.from}`,
@@ -102,7 +105,11 @@ export interface GovernanceTotals {
  * identity (an agent with an owner), to an explicit tool-scoped permission set (a session whose
  * tools include the reported tool), and to a session that has closed.
  */
-export async function governanceTotals(db: Kysely<Schema>, from: Date, to: Date): Promise<GovernanceTotals> {
+export async function governanceTotals(
+  db: Kysely<Schema>,
+  from: Date,
+  to: Date,
+): Promise<GovernanceTotals> {
   const identity = sql`(a.kind = 'agent' AND coalesce(a.owner, '') <> '')`;
   const scoped = sql`(s.id IS NOT NULL AND u.tool = ANY (s.tools))`;
   const closed = sql`(s.closed_at IS NOT NULL)`;
@@ -132,7 +139,13 @@ export async function lapsedOpenSessions(db: Kysely<Schema>, limit: number) {
   return db
     .selectFrom('sessions as s')
     .innerJoin('clients as a', 'a.id', 's.client_pk')
-    .select(['s.id', 's.client_pk as agent_id', 'a.name as agent_name', 's.deadline', 's.opened_at'])
+    .select([
+      's.id',
+      's.client_pk as agent_id',
+      'a.name as agent_name',
+      's.deadline',
+      's.opened_at',
+    ])
     .where('s.closed_at', 'is', null)
     .where('s.deadline', '<', sql<Date>`now()`)
     .orderBy('s.deadline')
@@ -164,7 +177,9 @@ export async function agentSecretAges(db: Kysely<Schema>) {
       'a.name as agent_name',
       'a.owner',
       sql<string>`count(s.id)::text`.as('secrets_ever'),
-      sql<Date | null>`max(s.created_at) FILTER (WHERE s.revoked_at IS NULL)`.as('newest_live_secret_at'),
+      sql<Date | null>`max(s.created_at) FILTER (WHERE s.revoked_at IS NULL)`.as(
+        'newest_live_secret_at',
+      ),
     ])
     .where('a.kind', '=', 'agent')
     .where('a.status', '=', 'active')

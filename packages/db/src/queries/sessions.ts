@@ -63,7 +63,10 @@ export async function closeSessionTree(
 }
 
 /** Sessions opened by exchanging the given token, whose lives hang on that token's. */
-export async function findSessionsFromToken(db: Kysely<Schema>, tokenId: string): Promise<string[]> {
+export async function findSessionsFromToken(
+  db: Kysely<Schema>,
+  tokenId: string,
+): Promise<string[]> {
   const rows = await db
     .selectFrom('sessions')
     .select('id')
@@ -136,7 +139,15 @@ export async function listSessions(
 export async function listSessionTokens(db: Kysely<Schema>, sessionId: string) {
   return db
     .selectFrom('access_tokens')
-    .select(['token_id', 'scope', 'audience', 'issued_at', 'expires_at', 'revoked_at', 'revoked_reason'])
+    .select([
+      'token_id',
+      'scope',
+      'audience',
+      'issued_at',
+      'expires_at',
+      'revoked_at',
+      'revoked_reason',
+    ])
     .where('session_id', '=', sessionId)
     .orderBy('issued_at', 'desc')
     .execute();

@@ -110,7 +110,7 @@ function reviveUsageRow(raw: UsageReportRow): UsageReportRow {
     ...raw,
     input_tokens: String(json.input_tokens),
     output_tokens: String(json.output_tokens),
-    cost: json.cost === null ? null : String(json.cost),
+    cost: typeof json.cost === 'number' || typeof json.cost === 'string' ? String(json.cost) : null,
     occurred_at: new Date(String(json.occurred_at)),
     received_at: new Date(String(json.received_at)),
   };
@@ -131,8 +131,14 @@ export async function readSpendCounters(
     .where((eb) =>
       eb.or([
         eb('period', '=', 'session'),
-        eb.and([eb('period', '=', 'day'), eb('period_start', '=', sql<Date>`date_trunc('day', ${now}::timestamptz, 'UTC')`)]),
-        eb.and([eb('period', '=', 'month'), eb('period_start', '=', sql<Date>`date_trunc('month', ${now}::timestamptz, 'UTC')`)]),
+        eb.and([
+          eb('period', '=', 'day'),
+          eb('period_start', '=', sql<Date>`date_trunc('day', ${now}::timestamptz, 'UTC')`),
+        ]),
+        eb.and([
+          eb('period', '=', 'month'),
+          eb('period_start', '=', sql<Date>`date_trunc('month', ${now}::timestamptz, 'UTC')`),
+        ]),
       ]),
     )
     .execute();

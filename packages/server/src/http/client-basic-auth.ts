@@ -23,7 +23,9 @@ export async function authenticateClient(
 ): Promise<ClientWithSecrets> {
   const credentials = basicCredentials(ctx.get('authorization'));
   const client =
-    credentials === undefined ? undefined : await findClientForAuthentication(deps.db, credentials.id);
+    credentials === undefined
+      ? undefined
+      : await findClientForAuthentication(deps.db, credentials.id);
   const reason = await failureReason(client, credentials, kind, deps.verifier);
 
   if (reason === undefined && client !== undefined) {

@@ -36,7 +36,10 @@ export function usageRoute(deps: UsageDeps): Middleware<RequestState> {
   };
 }
 
-async function handleUsage(ctx: ParameterizedContext<RequestState>, deps: UsageDeps): Promise<void> {
+async function handleUsage(
+  ctx: ParameterizedContext<RequestState>,
+  deps: UsageDeps,
+): Promise<void> {
   if (ctx.method !== 'POST') {
     ctx.set('Allow', 'POST');
     throw new AppError('method_not_allowed', 405, 'use POST');
@@ -65,7 +68,10 @@ async function handleUsage(ctx: ParameterizedContext<RequestState>, deps: UsageD
         (error: unknown) => {
           if (!(error instanceof AppError) || error.status >= 500) throw error;
 
-          return { status: error.status, error: { code: error.code, detail: error.message, errors: error.errors } };
+          return {
+            status: error.status,
+            error: { code: error.code, detail: error.message, errors: error.errors },
+          };
         },
       ),
     );
@@ -79,7 +85,7 @@ function batchOf(body: unknown): unknown[] | undefined {
     return undefined;
   }
 
-  const { reports } = body as { reports: unknown };
+  const { reports } = body;
 
   if (!Array.isArray(reports) || reports.length === 0 || reports.length > MAX_BATCH) {
     throw invalidInput(`reports must be an array of 1 to ${MAX_BATCH} reports`);

@@ -92,7 +92,8 @@ class ClientAdapter extends ModelAdapter {
 
   /** Disabled clients do not exist for oidc-provider: every use of them fails as unknown. */
   override async find(clientId: string): Promise<AdapterPayload | undefined> {
-    const row = rememberedClient(clientId) ?? (await findClientForAuthentication(this.db, clientId));
+    const row =
+      rememberedClient(clientId) ?? (await findClientForAuthentication(this.db, clientId));
 
     if (row === undefined) {
       noteAuthFailure('unknown_client');
@@ -106,7 +107,7 @@ class ClientAdapter extends ModelAdapter {
 
     rememberClient(row);
 
-    return clientMetadata(row) as AdapterPayload;
+    return clientMetadata(row);
   }
 }
 
@@ -116,7 +117,13 @@ class ReplayDetectionAdapter extends ModelAdapter {
    * itself is therefore the arbiter: the loser of a race is refused like any replay.
    */
   override async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-    const isNew = await insertModelOnce(this.db, this.model, id, { ...payload }, expiryDate(expiresIn));
+    const isNew = await insertModelOnce(
+      this.db,
+      this.model,
+      id,
+      { ...payload },
+      expiryDate(expiresIn),
+    );
 
     if (!isNew) {
       noteAuthFailure('assertion_replayed');
@@ -160,7 +167,7 @@ class AccessTokenAdapter extends ModelAdapter {
       return undefined;
     }
 
-    return { ...row.payload, jti: value } as AdapterPayload;
+    return { ...row.payload, jti: value };
   }
 
   /** Revocation (RFC 7009), cascading to the sessions opened by exchanging this token. */
@@ -182,7 +189,8 @@ class AccessTokenAdapter extends ModelAdapter {
   }
 
   async #issuingClient(clientId: string): Promise<ClientWithSecrets> {
-    const row = rememberedClient(clientId) ?? (await findClientForAuthentication(this.db, clientId));
+    const row =
+      rememberedClient(clientId) ?? (await findClientForAuthentication(this.db, clientId));
 
     if (row === undefined) {
       throw new Error('token issued to a client that does not exist');
@@ -193,7 +201,9 @@ class AccessTokenAdapter extends ModelAdapter {
 }
 
 function expiryDate(expiresIn: number | undefined): Date | null {
-  return typeof expiresIn === 'number' && expiresIn > 0 ? new Date(Date.now() + expiresIn * 1000) : null;
+  return typeof expiresIn === 'number' && expiresIn > 0
+    ? new Date(Date.now() + expiresIn * 1000)
+    : null;
 }
 
 function stringOrNull(value: unknown): string | null {

@@ -43,7 +43,10 @@ function grantTypesOf(row: ClientWithSecrets): string[] {
 }
 
 /** Reads one of Tollgate's extra metadata properties from an oidc-provider Client. */
-export function clientProperty(client: object, name: (typeof EXTRA_CLIENT_METADATA)[number]): string {
+export function clientProperty(
+  client: object,
+  name: (typeof EXTRA_CLIENT_METADATA)[number],
+): string {
   const value: unknown = Reflect.get(client, name);
 
   return typeof value === 'string' ? value : '';

@@ -37,7 +37,11 @@ export function logProviderEvents(provider: Provider, logger: Logger): void {
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     loggerOf(ctx).info(
-      { event: 'grant.success', clientId: ctx.oidc.client?.clientId, grantType: ctx.oidc.params?.grant_type },
+      {
+        event: 'grant.success',
+        clientId: ctx.oidc.client?.clientId,
+        grantType: ctx.oidc.params?.grant_type,
+      },
       'token issued',
     );
   });

@@ -32,7 +32,6 @@ export function introspectionAllowed(
   return audience !== undefined && audience !== null && tokenAudiences.includes(audience);
 }
 
-
 /**
  * RFC 7009 §2.1: a client may revoke only the tokens issued to it. Another client's token is
  * refused with an error (and stays valid) rather than silently ignored, so that a caller

@@ -40,7 +40,7 @@ export function plannedIssuance(): IssuancePlan | undefined {
 
 /** The state of the request oidc-provider is serving now, or undefined outside a request. */
 export function currentRequestState(): OidcRequestState | undefined {
-  return Provider.ctx?.state as OidcRequestState | undefined;
+  return Provider.ctx?.state;
 }
 
 export function rememberClient(row: ClientWithSecrets): void {

@@ -88,7 +88,6 @@ function tokenShape(row: ClientWithSecrets, audience: string): ResourceServer {
   };
 }
 
-
 function requestedTools(ctx: KoaContextWithOIDC): string[] {
   const scope = ctx.oidc.params?.scope;
 
@@ -107,6 +106,9 @@ export function assertToolsAllowed(requested: readonly string[], allowed: readon
   const refused = requested.filter((tool) => !allowed.includes(tool));
 
   if (refused.length > 0) {
-    throw new errors.InvalidScope(`not allowed for this client: ${refused.join(' ')}`, refused.join(' '));
+    throw new errors.InvalidScope(
+      `not allowed for this client: ${refused.join(' ')}`,
+      refused.join(' '),
+    );
   }
 }

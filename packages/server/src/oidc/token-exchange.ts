@@ -36,7 +36,12 @@ export interface TokenExchangeDeps {
 
 /** Registers RFC 8693 token exchange at the token endpoint. */
 export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
-  provider.registerGrantType(TOKEN_EXCHANGE_GRANT, exchangeHandler(provider, deps), PARAMETERS, REPEATABLE);
+  provider.registerGrantType(
+    TOKEN_EXCHANGE_GRANT,
+    exchangeHandler(provider, deps),
+    PARAMETERS,
+    REPEATABLE,
+  );
 }
 
 function exchangeHandler(provider: Provider, deps: TokenExchangeDeps) {
@@ -48,10 +53,18 @@ function exchangeHandler(provider: Provider, deps: TokenExchangeDeps) {
       throw new errors.UnauthorizedClient('only agents may exchange tokens');
     }
 
-    const context = { db: deps.db, issuerKeys: deps.issuerKeys, issuer: deps.issuer, agent, now: new Date() };
-    const decision = await decideExchange(context, exchangeRequest(ctx)).catch(async (error: unknown) => {
-      throw await refusalToOAuthError(deps.db, ctx, agent, error);
-    });
+    const context = {
+      db: deps.db,
+      issuerKeys: deps.issuerKeys,
+      issuer: deps.issuer,
+      agent,
+      now: new Date(),
+    };
+    const decision = await decideExchange(context, exchangeRequest(ctx)).catch(
+      async (error: unknown) => {
+        throw await refusalToOAuthError(deps.db, ctx, agent, error);
+      },
+    );
 
     ctx.body = await issueExchangedToken(provider, client, decision);
   };

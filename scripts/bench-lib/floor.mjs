@@ -11,11 +11,13 @@ const POOL_SIZE = 10;
 
 /**
  * @param {{ logDir: string, postgresUrl: string }} options
- * @returns {Promise<{ name: string, child: import('node:child_process').ChildProcess, url: string }>}
+ * @returns {Promise<{ name: string, child: import('node:child_process').ChildProcess,
+ *   database: string, url: string }>}
  */
 export async function startFloor({ logDir, postgresUrl }) {
   const port = await freePort();
   const signing = await newKeyPair('floor-signing');
+  const databaseUrl = await createScratchDatabase(postgresUrl, 'tollgate_bench_floor');
   const child = startNode({
     name: 'floor',
     cwd: ROOT,
@@ -23,7 +25,7 @@ export async function startFloor({ logDir, postgresUrl }) {
     env: {
       BENCH_FLOOR: JSON.stringify({
         port,
-        databaseUrl: await createScratchDatabase(postgresUrl, 'tollgate_bench_floor'),
+        databaseUrl,
         poolSize: POOL_SIZE,
         signingJwk: signing.privateJwk,
       }),
@@ -33,5 +35,10 @@ export async function startFloor({ logDir, postgresUrl }) {
 
   await waitForLine(child, 'floor');
 
-  return { name: 'floor', child, url: `http://127.0.0.1:${port}/token` };
+  return {
+    name: 'floor',
+    child,
+    database: new URL(databaseUrl).pathname.slice(1),
+    url: `http://127.0.0.1:${port}/token`,
+  };
 }

@@ -55,3 +55,17 @@ async function withClient(url, work) {
     await client.end();
   }
 }
+
+/**
+ * Process ids of the Postgres backends connected to one of this run's databases.
+ * @param {string} adminUrl
+ * @param {string} database
+ * @returns {Promise<number[]>}
+ */
+export async function backendPids(adminUrl, database) {
+  const { rows } = await withClient(adminUrl, (client) =>
+    client.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]),
+  );
+
+  return rows.map((row) => Number(row.pid));
+}

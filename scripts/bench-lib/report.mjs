@@ -150,6 +150,44 @@ export function table(runs, ops, levels) {
   return format(rows);
 }
 
+/**
+ * Where the CPU went: per request, each target's own process and its Postgres backends, and
+ * the load generator driving it.
+ * @param {Run[]} runs
+ * @param {string[]} ops
+ * @param {number[]} levels
+ */
+export function cpuTable(runs, ops, levels) {
+  const rows = [
+    ['operation', 'conns', 'bare node', 'gen', 'tollgate node', 'pg', 'gen', 'floor node', 'pg', 'gen'],
+  ];
+  const cells = (run, withPg) => {
+    const cpu = run?.cpu;
+    const values = [cpu?.serverMsPerRequest, ...(withPg ? [cpu?.postgresMsPerRequest] : [])];
+
+    return [...values, cpu?.loadGeneratorMsPerRequest].map((value) => num(value, 2));
+  };
+
+  for (const op of ops) {
+    for (const connections of levels) {
+      const [bare, tollgate, floor] = ['bare', 'tollgate', 'floor'].map((t) =>
+        find(runs, op, t, connections),
+      );
+      if (bare === undefined && tollgate === undefined && floor === undefined) continue;
+
+      rows.push([
+        op,
+        String(connections),
+        ...cells(bare, false),
+        ...cells(tollgate, true),
+        ...cells(floor, true),
+      ]);
+    }
+  }
+
+  return format(rows);
+}
+
 /** Left-aligns the first column, right-aligns the others. */
 function format(rows) {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
@@ -199,6 +237,10 @@ export function failureBlock(runs) {
  */
 export function runLine(run) {
   const failed = failures(run);
+  const cpu = run.cpu
+    ? `  cpu/req ${num(run.cpu.serverMsPerRequest, 2)} ms` +
+      (run.cpu.postgresMsPerRequest === undefined ? '' : ` + pg ${num(run.cpu.postgresMsPerRequest, 2)} ms`)
+    : '';
   const note = [
     failed > 0 ? `  !! FAILED ${failed} (non-2xx ${run.non2xx}, errors ${run.errors}, wrong body ${run.mismatches})` : '',
     run.poolRanOut ? `  (single-use pool ran out after ${run.seconds}s)` : '',
@@ -207,6 +249,6 @@ export function runLine(run) {
   return (
     `  ${run.target.padEnd(8)} ${run.op.padEnd(18)} c=${String(run.connections).padEnd(3)} ` +
     `${num(run.rps).padStart(6)} req/s  p50 ${num(run.p50, 1).padStart(6)} ms  ` +
-    `p99 ${num(run.p99, 1).padStart(6)} ms${note}`
+    `p99 ${num(run.p99, 1).padStart(6)} ms${cpu}${note}`
   );
 }

@@ -13,7 +13,8 @@ import { floorSpec, OPERATIONS } from './operations.mjs';
 import { dropScratchDatabases } from './postgres.mjs';
 import { stopAll, stopChild } from './processes.mjs';
 import { summariseProfiles } from './profile.mjs';
-import { checkLines, checkTargets, failureBlock, runLine, table } from './report.mjs';
+import { withCpu } from './cpu.mjs';
+import { checkLines, checkTargets, cpuTable, failureBlock, runLine, table } from './report.mjs';
 import { soak } from './soak.mjs';
 import { startTollgate } from './tollgate.mjs';
 
@@ -75,7 +76,7 @@ async function bench(options, paths, cleanup) {
   }
 
   if (targets.floor && (options.ops === undefined || options.ops.includes('floor'))) {
-    await measureFloor(targets.floor.url, options, runs);
+    await measureFloor(targets.floor, options, runs);
   }
 
   const soakResult =
@@ -166,8 +167,9 @@ async function measureOperation(op, targets, options, { runs, skips, spare }) {
   for (const connections of options.connections) {
     for (const target of active) {
       const spec = await prepare(target, connections, options.duration);
-      const result = await runLoad(spec, { connections, seconds: options.duration });
-      const run = { op: op.id, target: target.name, ...result };
+      const run = await measured(op.id, target, options, () =>
+        runLoad(spec, { connections, seconds: options.duration }),
+      );
       runs.push(run);
       say(runLine(run));
     }
@@ -198,18 +200,47 @@ function spareTokens(spare, targetName, opId) {
   return entry.tokens;
 }
 
-async function measureFloor(url, options, runs) {
+async function measureFloor(floor, options, runs) {
   say('\nfloor: sign one ES256 JWT + insert one row');
-  const spec = floorSpec(url, SCOPE);
+  const spec = floorSpec(floor.url, SCOPE);
   const first = options.connections[0] ?? 10;
 
   if (options.warmup > 0) await runLoad(spec, { connections: first, seconds: options.warmup });
 
   for (const connections of options.connections) {
-    const run = { op: 'floor', target: 'floor', ...(await runLoad(spec, { connections, seconds: options.duration })) };
+    const run = await measured('floor', floor, options, () =>
+      runLoad(spec, { connections, seconds: options.duration }),
+    );
     runs.push(run);
     say(runLine(run));
   }
+}
+
+/**
+ * One measured run, with the CPU each process spent on it, per request.
+ * @param {string} op
+ * @param {{ name: string, child: import('node:child_process').ChildProcess, database?: string }} target
+ * @param {() => Promise<import('./load.mjs').LoadResult>} work
+ */
+async function measured(op, target, options, work) {
+  const { result, cpu } = await withCpu(
+    { pid: target.child.pid ?? 0, postgresUrl: options.postgres, database: target.database },
+    work,
+  );
+  const perRequest = (seconds) =>
+    seconds === undefined || result.requests === 0 ? undefined : (seconds * 1000) / result.requests;
+
+  return {
+    op,
+    target: target.name,
+    ...result,
+    cpu: {
+      ...cpu,
+      serverMsPerRequest: perRequest(cpu.nodeSeconds),
+      postgresMsPerRequest: perRequest(cpu.postgresSeconds),
+      loadGeneratorMsPerRequest: perRequest(cpu.loadGeneratorSeconds),
+    },
+  };
 }
 
 async function soakTollgate(tollgate, options) {
@@ -225,6 +256,8 @@ function printReport({ runs, skips, checks, soakResult, profile, options }) {
 
   say('\n' + table(runs, ops, options.connections));
   say('  (r/s = requests per second; p50/p99 in ms; fail = non-2xx + errors + wrong bodies)');
+  say('\nCPU per request, ms (server process / its Postgres backends / load generator):');
+  say(cpuTable(runs, ops, options.connections));
 
   if (skips.length > 0) {
     say('\nskipped:');

@@ -6,6 +6,7 @@ import { basicAuth, postForm, inParallel } from './http.mjs';
  * @typedef {object} Target
  * @property {'bare' | 'tollgate'} name
  * @property {import('node:child_process').ChildProcess} child
+ * @property {string} [database] name of its Postgres database, if it has one
  * @property {string} issuer
  * @property {{ token: string, introspection: string, revocation: string }} endpoints
  * @property {string} audience the one resource indicator its agents may ask for

@@ -44,6 +44,7 @@ export async function startTollgate(options) {
   return {
     name: 'tollgate',
     child,
+    database: new URL(env.DATABASE_URL).pathname.slice(1),
     issuer,
     endpoints: await discoverEndpoints(issuer),
     audience: options.audience,

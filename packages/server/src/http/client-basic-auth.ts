@@ -37,6 +37,7 @@ export async function authenticateClient(
     { actor: credentials?.id ?? null, requestId: ctx.state.requestId, ip: ctx.state.ip },
     {
       kind: LedgerKind.clientAuthenticationFailed,
+      agentId: client?.kind === 'agent' ? client.id : null,
       clientId: credentials?.id ?? null,
       data: { endpoint: ctx.path, reason },
     },

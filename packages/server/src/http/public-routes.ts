@@ -44,10 +44,30 @@ export function authorizationServerMetadata(issuer: string): Middleware {
   const aliasPath = `/.well-known/oauth-authorization-server${issuerPath}`;
 
   return async (ctx, next) => {
+    const isMetadata = ctx.path === aliasPath || ctx.path === '/.well-known/openid-configuration';
+
     if (ctx.path === aliasPath) {
       ctx.path = '/.well-known/openid-configuration';
     }
 
     await next();
+
+    if (isMetadata && ctx.status === 200) {
+      completeMetadata(ctx.body as Record<string, unknown>);
+    }
   };
+}
+
+/**
+ * RFC 8414 §2 members oidc-provider 9 leaves out: every endpoint authenticates clients the same
+ * way as the token endpoint, and Tollgate accepts token exchange grants.
+ */
+function completeMetadata(metadata: Record<string, unknown>): void {
+  const methods = metadata.token_endpoint_auth_methods_supported;
+  const algs = metadata.token_endpoint_auth_signing_alg_values_supported;
+
+  for (const endpoint of ['introspection', 'revocation']) {
+    metadata[`${endpoint}_endpoint_auth_methods_supported`] ??= methods;
+    metadata[`${endpoint}_endpoint_auth_signing_alg_values_supported`] ??= algs;
+  }
 }

@@ -112,6 +112,16 @@ class ClientAdapter extends ModelAdapter {
 }
 
 class ReplayDetectionAdapter extends ModelAdapter {
+  override async find(id: string): Promise<AdapterPayload | undefined> {
+    const found = await super.find(id);
+
+    if (found !== undefined) {
+      noteAuthFailure('assertion_replayed');
+    }
+
+    return found;
+  }
+
   /**
    * oidc-provider looks a jti up before it saves it; two instances can both miss. The insert
    * itself is therefore the arbiter: the loser of a race is refused like any replay.

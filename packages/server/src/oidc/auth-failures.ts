@@ -30,6 +30,7 @@ export function recordAuthFailures(db: Kysely<Schema>): Middleware {
 
     const state = ctx.state as OidcRequestState & { log?: Logger };
     const clientId = claimedClientId(oidcCtx);
+    const claimed = clientId === null ? undefined : state.clients?.get(clientId);
 
     // The caller already gets its 401; a ledger outage must not turn that into a 500.
     await recordEvent(
@@ -37,6 +38,7 @@ export function recordAuthFailures(db: Kysely<Schema>): Middleware {
       { actor: clientId, requestId: state.requestId ?? null, ip: state.ip ?? null },
       {
         kind: LedgerKind.clientAuthenticationFailed,
+        agentId: claimed?.kind === 'agent' ? claimed.id : null,
         clientId,
         data: {
           endpoint: oidcCtx.oidc.route,

@@ -48,8 +48,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   });
   logProviderEvents(provider, deps.logger);
   deps.middleware.forEach((middleware) => provider.use(middleware));
-  provider.use(shapeResponses);
+  // The ledger step wraps the shaping step, so it sees the answers in their RFC form.
   provider.use(recordAuthFailures(deps.db));
+  provider.use(shapeResponses);
 
   return provider;
 }

@@ -12,6 +12,10 @@ export const shapeResponses: Middleware = async (ctx, next) => {
   const oidcCtx = ctx as KoaContextWithOIDC;
   const route = oidcCtx.oidc?.route;
 
+  if (route === 'token' || route === 'introspection' || route === 'revocation') {
+    shapeMissingClientAuth(oidcCtx);
+  }
+
   if (route === 'introspection') {
     shapeIntrospection(oidcCtx);
   } else if (route === 'revocation') {
@@ -74,5 +78,26 @@ function shapeRevocation(ctx: KoaContextWithOIDC): void {
   if (isUnsupportedTokenType(ctx)) {
     ctx.status = 200;
     ctx.body = '';
+  }
+
+  // RFC 6749 §5.1 asks this of every token-bearing or error answer; oidc-provider omits it here.
+  if (ctx.status >= 400) {
+    ctx.set('Cache-Control', 'no-store');
+  }
+}
+
+const NO_CLIENT_AUTH = 'no client authentication mechanism provided';
+
+/**
+ * RFC 6749 §5.2: a request without any client authentication is `invalid_client` with 401;
+ * oidc-provider answers it as invalid_request.
+ */
+function shapeMissingClientAuth(ctx: KoaContextWithOIDC): void {
+  const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+
+  if (body?.error === 'invalid_request' && body.error_description === NO_CLIENT_AUTH) {
+    ctx.status = 401;
+    ctx.body = { error: 'invalid_client', error_description: 'client authentication is required' };
+    ctx.set('WWW-Authenticate', `Basic realm="${ctx.oidc.provider.issuer}"`);
   }
 }

@@ -4,6 +4,8 @@ import argon2 from 'argon2';
 
 import type { LiveSecret } from '@tollgate/db';
 
+import { FailureLimiter } from './failure-limiter.js';
+
 /**
  * Secrets look like `tgsk_<id>_<random>`: the prefix lets secret scanners find leaked ones, the
  * id names the stored hash to check against, and the random part carries 256 bits.
@@ -43,7 +45,8 @@ export function secretIdOf(presented: string): string | undefined {
 
 export type SecretCheck =
   | { ok: true; secretId: string }
-  | { ok: false; reason: 'malformed_secret' | 'unknown_secret' | 'secret_mismatch' };
+  | { ok: false; reason: 'malformed_secret' | 'unknown_secret' | 'secret_mismatch' }
+  | { ok: false; reason: 'rate_limited'; retryAfterSeconds: number };
 
 /** Upper bound on remembered verifications; beyond it the oldest are forgotten. */
 const DEFAULT_CACHE_ENTRIES = 10_000;
@@ -62,9 +65,34 @@ export class ClientSecretVerifier {
   readonly #hmacKey = randomBytes(32);
   readonly #verified = new Map<string, Buffer>();
 
-  constructor(private readonly maxEntries = DEFAULT_CACHE_ENTRIES) {}
+  constructor(
+    private readonly maxEntries = DEFAULT_CACHE_ENTRIES,
+    private readonly limiter = new FailureLimiter(),
+  ) {}
 
-  async check(presented: string, liveSecrets: readonly LiveSecret[]): Promise<SecretCheck> {
+  /**
+   * `limitKeys` name who is trying (client id, address): once one of them has failed too often,
+   * secrets that are not already known-good are refused without running argon2.
+   */
+  async check(
+    presented: string,
+    liveSecrets: readonly LiveSecret[],
+    limitKeys: readonly string[] = [],
+  ): Promise<SecretCheck> {
+    const result = await this.#check(presented, liveSecrets, limitKeys);
+
+    if (!result.ok && result.reason !== 'rate_limited') {
+      this.limiter.recordFailure(limitKeys);
+    }
+
+    return result;
+  }
+
+  async #check(
+    presented: string,
+    liveSecrets: readonly LiveSecret[],
+    limitKeys: readonly string[],
+  ): Promise<SecretCheck> {
     const secretId = secretIdOf(presented);
 
     if (secretId === undefined) {
@@ -82,6 +110,12 @@ export class ClientSecretVerifier {
 
     if (remembered !== undefined && timingSafeEqual(remembered, digest)) {
       return { ok: true, secretId };
+    }
+
+    const retryAfterSeconds = this.limiter.retryAfter(limitKeys);
+
+    if (retryAfterSeconds !== undefined) {
+      return { ok: false, reason: 'rate_limited', retryAfterSeconds };
     }
 
     if (!(await argon2.verify(stored.hash, presented))) {

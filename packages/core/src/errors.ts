@@ -8,6 +8,7 @@ export type AppErrorCode =
   | 'method_not_allowed'
   | 'unsupported_media_type'
   | 'payload_too_large'
+  | 'too_many_requests'
   | 'service_unavailable'
   | 'internal';
 

@@ -21,3 +21,4 @@ export * from './usage.js';
 export * from './ledger-chain.js';
 export { archiveLedger, verifyArchiveLines, type ArchiveResult } from './ledger-archive.js';
 export * from './reports.js';
+export * from './failure-limiter.js';

@@ -20,6 +20,9 @@ export interface Config {
   /** Expired token rows are kept this long for audit and late usage reports, then swept. */
   readonly tokenRetentionSeconds: number;
   readonly sweepIntervalSeconds: number;
+  /** Failed client authentications per minute before argon2 is withheld (per client / address). */
+  readonly authFailuresPerClient: number;
+  readonly authFailuresPerAddress: number;
   /** How often new ledger events are sealed into the hash chain. */
   readonly ledgerSealIntervalMs: number;
   /** How long in-flight requests may take to finish after SIGTERM. */
@@ -91,6 +94,8 @@ export function loadConfig(env: Env = process.env): Config {
       366 * 86_400,
     ),
     sweepIntervalSeconds: read.integer('TOLLGATE_SWEEP_INTERVAL_SECONDS', 300, 1, 86_400),
+    authFailuresPerClient: read.integer('TOLLGATE_AUTH_FAILURES_PER_CLIENT', 10, 1, 1_000_000),
+    authFailuresPerAddress: read.integer('TOLLGATE_AUTH_FAILURES_PER_ADDRESS', 100, 1, 1_000_000),
     ledgerSealIntervalMs: read.integer('TOLLGATE_LEDGER_SEAL_INTERVAL_MS', 2000, 100, 600_000),
     shutdownGraceSeconds: read.integer('TOLLGATE_SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
     warnings,

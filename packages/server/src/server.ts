@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import {
   ClientSecretVerifier,
   closeLapsedSessions,
+  FailureLimiter,
   sealLedger,
   loadSigningKeys,
   resetElapsedBudgets,
@@ -97,7 +98,14 @@ async function buildProvider(
   logger: Logger,
 ): Promise<Provider> {
   // One verification cache for every endpoint that authenticates clients by secret.
-  const verifier = new ClientSecretVerifier();
+  const verifier = new ClientSecretVerifier(
+    undefined,
+    new FailureLimiter({
+      perClient: config.authFailuresPerClient,
+      perAddress: config.authFailuresPerAddress,
+      windowSeconds: 60,
+    }),
+  );
   const signingKeys = await loadSigningKeys(database.db);
   const cookieKey = await ensureServerSecret(
     database.db,

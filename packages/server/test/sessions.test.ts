@@ -380,19 +380,19 @@ describe('task sessions', () => {
     });
 
     it('ends tokens at the session deadline, down the chain, and the sweep records it', async () => {
-      const agent = await delegatingAgent({ session_max_seconds: 2 });
+      const agent = await delegatingAgent({ session_max_seconds: 3 });
       const helper = await delegatingAgent();
       const first = await openForAlice(agent);
-      const delegated = await exchangeTokenOk(helper, first, 'search');
       const sid = await sidOf(first);
+      const delegated = await exchangeTokenOk(helper, first, 'search');
       const childSid = await sidOf(delegated.token);
 
       expect((await sessionRow(tollgate, childSid)).deadline.getTime()).toBeLessThanOrEqual(
         (await sessionRow(tollgate, sid)).deadline.getTime(),
       );
 
-      // The one sleep of this file: the database clock must pass the 2 s session deadline.
-      await sleep(2200);
+      // The one sleep of this file: the database clock must pass the 3 s session deadline.
+      await sleep(3200);
 
       await expectInactive(tollgate, tools, first);
       await expectInactive(tollgate, tools, delegated.token);

@@ -11,7 +11,9 @@ import { buildOpenApiDocument } from './openapi.js';
 import { problems } from '../http/problem.js';
 import { agentSecretRoutes } from './routes/agent-secrets.js';
 import { agentRoutes } from './routes/agents.js';
+import { budgetRoutes } from './routes/budgets.js';
 import { ledgerRoutes } from './routes/ledger.js';
+import { reportRoutes } from './routes/reports.js';
 import { resourceServerRoutes } from './routes/resource-servers.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { trustedIssuerRoutes } from './routes/trusted-issuers.js';
@@ -62,6 +64,8 @@ function adminRouter(db: Kysely<Schema>): AdminRouter {
   ledgerRoutes(router, db);
   trustedIssuerRoutes(router, db);
   sessionRoutes(router, db);
+  reportRoutes(router, db);
+  budgetRoutes(router, db);
 
   return router;
 }

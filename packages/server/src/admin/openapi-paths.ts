@@ -1,5 +1,6 @@
-import * as schemas from './schemas.js';
 import type { OperationSpec } from './openapi.js';
+import { governanceQuery, spendQuery } from './report-schemas.js';
+import * as schemas from './schemas.js';
 
 /** Action endpoints (disable, enable, revoke) take no body or an empty object. */
 const action = { body: 'EmptyAction', bodyOptional: true, status: 200 } as const;
@@ -182,6 +183,66 @@ export const PATHS: Record<string, Record<string, OperationSpec>> = {
       summary: 'Close a session and the sessions opened from it; their tokens stop at once',
       status: 200,
       response: 'SessionDetail',
+    },
+  },
+  '/v1/sessions/{id}/statement': {
+    get: {
+      id: 'getSessionStatement',
+      summary: 'What a session spent, in total and per tool',
+      status: 200,
+      response: 'SessionStatement',
+    },
+  },
+  '/v1/reports/spend': {
+    get: {
+      id: 'getSpendReport',
+      summary: 'Usage and cost grouped by agent, owner, person, tool, session, server, day, model',
+      query: spendQuery,
+      status: 200,
+      response: 'SpendReport',
+      csv: true,
+    },
+  },
+  '/v1/reports/governance': {
+    get: {
+      id: 'getGovernanceReport',
+      summary: 'Share of usage under governance, and the cases that pull it down',
+      query: governanceQuery,
+      status: 200,
+      response: 'GovernanceReport',
+    },
+  },
+  '/v1/owners/{owner}/budget': {
+    put: {
+      id: 'setOwnerBudget',
+      summary: 'Set the budget shared by every agent of one owner',
+      body: 'Budget',
+      status: 200,
+      response: 'OwnerBudget',
+    },
+  },
+  '/v1/owner-budgets': {
+    get: {
+      id: 'listOwnerBudgets',
+      summary: 'List owner budgets, by owner',
+      status: 200,
+      response: 'OwnerBudgetList',
+    },
+  },
+  '/v1/ledger/verify': {
+    get: {
+      id: 'verifyLedger',
+      summary: "Recompute the ledger's hash chain and report the first broken link",
+      status: 200,
+      response: 'LedgerVerification',
+    },
+  },
+  '/v1/ledger/seal': {
+    post: {
+      id: 'sealLedger',
+      summary: 'Seal committed events into the hash chain now',
+      status: 200,
+      response: 'LedgerSeal',
     },
   },
 };

@@ -1,4 +1,5 @@
 import { PATHS } from './openapi-paths.js';
+import * as reports from './report-schemas.js';
 import * as views from './response-schemas.js';
 import * as schemas from './schemas.js';
 import type { JsonSchema, ObjectSchema } from './schemas.js';
@@ -17,6 +18,7 @@ export const components = {
   ResourceServerCreate: schemas.resourceServerCreate,
   TrustedIssuerCreate: schemas.trustedIssuerCreate,
   TrustedIssuerUpdate: schemas.trustedIssuerUpdate,
+  Budget: schemas.budget,
   Agent: views.agentView,
   AgentCreated: views.agentCreated,
   AgentPage: views.pageOf(refTo('Agent')),
@@ -33,6 +35,13 @@ export const components = {
   Session: views.sessionView,
   SessionDetail: views.sessionDetailOf(refTo('LedgerEvent')),
   SessionPage: views.pageOf(refTo('Session')),
+  SessionStatement: reports.sessionStatementOf(refTo('Session')),
+  SpendReport: reports.spendReport,
+  GovernanceReport: reports.governanceReport,
+  OwnerBudget: reports.ownerBudget,
+  OwnerBudgetList: views.pageOf(refTo('OwnerBudget')),
+  LedgerVerification: reports.ledgerVerification,
+  LedgerSeal: reports.ledgerSeal,
   Problem: views.problem,
 } as const satisfies Record<string, ObjectSchema>;
 
@@ -50,11 +59,14 @@ export interface OperationSpec {
   bodyOptional?: boolean;
   status: 200 | 201;
   response: ComponentName;
+  /** Whether the answer can also be had as CSV (by Accept or a format parameter). */
+  csv?: boolean;
 }
 
 const PATH_PARAMETERS: Record<string, JsonSchema> = {
   id: { type: 'string', format: 'uuid' },
   secretId: { type: 'string', maxLength: 64 },
+  owner: { type: 'string', minLength: 1, maxLength: 200 },
 };
 
 function operation(path: string, spec: OperationSpec): Record<string, unknown> {
@@ -64,7 +76,7 @@ function operation(path: string, spec: OperationSpec): Record<string, unknown> {
     parameters: [...pathParameters(path), ...queryParameters(spec.query)],
     ...(spec.body === undefined ? {} : { requestBody: requestBody(spec) }),
     responses: {
-      [spec.status]: jsonContent(spec.status === 201 ? 'Created' : 'OK', spec.response),
+      [spec.status]: responseContent(spec),
       default: {
         description: 'A problem (RFC 9457)',
         content: { 'application/problem+json': { schema: ref('Problem') } },
@@ -98,8 +110,16 @@ function requestBody(spec: OperationSpec): Record<string, unknown> {
   };
 }
 
-function jsonContent(description: string, name: ComponentName): Record<string, unknown> {
-  return { description, content: { 'application/json': { schema: ref(name) } } };
+function responseContent(spec: OperationSpec): Record<string, unknown> {
+  const json = { 'application/json': { schema: ref(spec.response) } };
+  const csv = {
+    'text/csv': { schema: { type: 'string', description: 'RFC 4180, a header line first.' } },
+  };
+
+  return {
+    description: spec.status === 201 ? 'Created' : 'OK',
+    content: spec.csv === true ? { ...json, ...csv } : json,
+  };
 }
 
 /** The OpenAPI 3.1 description of the management API, served at /openapi.json. */

@@ -1,4 +1,4 @@
-import { clientStatus, timestamp, type JsonSchema, type ObjectSchema } from './schemas.js';
+import { budget, clientStatus, timestamp, type JsonSchema, type ObjectSchema } from './schemas.js';
 
 /** Response schemas: they document what the API answers; tests check real answers match. */
 
@@ -7,6 +7,9 @@ const nullableText: JsonSchema = { type: ['string', 'null'] };
 const id: JsonSchema = { type: 'string', format: 'uuid' };
 const nullableId: JsonSchema = { type: ['string', 'null'], format: 'uuid' };
 const texts: JsonSchema = { type: 'array', items: { type: 'string' } };
+
+/** A budget as stored: the request schema's limits, shown back as they were set. */
+export const budgetView: ObjectSchema = { type: 'object', properties: budget.properties };
 
 export const agentView: ObjectSchema = {
   type: 'object',
@@ -25,6 +28,7 @@ export const agentView: ObjectSchema = {
     'delegation',
     'session_max_seconds',
     'session_idle_seconds',
+    'budget',
     'created_at',
     'updated_at',
   ],
@@ -52,6 +56,7 @@ export const agentView: ObjectSchema = {
     },
     session_max_seconds: { type: 'integer' },
     session_idle_seconds: { type: ['integer', 'null'] },
+    budget: budgetView,
     created_at: timestamp,
     updated_at: timestamp,
   },

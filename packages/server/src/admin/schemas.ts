@@ -97,6 +97,39 @@ const cursor: JsonSchema = {
 };
 const limit: JsonSchema = { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE };
 const lifetime: JsonSchema = { type: 'integer', minimum: 0 };
+const tokenLimit = (period: string): JsonSchema => ({
+  type: 'number',
+  minimum: 0,
+  description: `LLM tokens (input plus output) allowed ${period}.`,
+});
+const costLimit = (period: string): JsonSchema => ({
+  type: 'number',
+  minimum: 0,
+  description: `Cost allowed ${period}, in the budget's currency.`,
+});
+
+/** Spending limits of an agent or an owner; a reached limit refuses new tokens. */
+export const budget: ObjectSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    daily_llm_tokens: tokenLimit('per UTC day'),
+    monthly_llm_tokens: tokenLimit('per UTC month'),
+    daily_cost: costLimit('per UTC day'),
+    monthly_cost: costLimit('per UTC month'),
+    session_llm_tokens: tokenLimit('per task session'),
+    session_cost: costLimit('per task session'),
+    currency: {
+      type: 'string',
+      pattern: '^[A-Z]{3}$',
+      description: 'ISO 4217 code of the cost limits; usage in other currencies does not count.',
+    },
+    close_sessions: {
+      type: 'boolean',
+      description: "Also close the agent's open sessions when a limit is reached.",
+    },
+  },
+};
 
 export const agentCreate: ObjectSchema = {
   type: 'object',
@@ -117,6 +150,7 @@ export const agentCreate: ObjectSchema = {
     delegation,
     session_max_seconds: sessionMax,
     session_idle_seconds: sessionIdle,
+    budget,
   },
 };
 
@@ -135,6 +169,7 @@ export const agentUpdate: ObjectSchema = {
     delegation,
     session_max_seconds: sessionMax,
     session_idle_seconds: { ...sessionIdle, type: ['integer', 'null'] },
+    budget,
   },
 };
 

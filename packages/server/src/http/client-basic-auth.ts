@@ -26,7 +26,8 @@ export async function authenticateClient(
     credentials === undefined
       ? undefined
       : await findClientForAuthentication(deps.db, credentials.id);
-  const reason = await failureReason(client, credentials, kind, deps.verifier);
+  const limitKeys = [`client:${credentials?.id ?? ''}`, `ip:${ctx.state.ip}`];
+  const reason = await failureReason(client, credentials, kind, deps.verifier, limitKeys);
 
   if (reason === undefined && client !== undefined) {
     return client;
@@ -44,6 +45,11 @@ export async function authenticateClient(
   );
   ctx.set('WWW-Authenticate', 'Basic realm="tollgate"');
 
+  if (reason === 'rate_limited') {
+    ctx.set('Retry-After', '60');
+    throw new AppError('too_many_requests', 429, 'too many failed authentications; retry later');
+  }
+
   throw new AppError('unauthorized', 401, 'client authentication failed');
 }
 
@@ -52,13 +58,14 @@ async function failureReason(
   credentials: { id: string; secret: string } | undefined,
   kind: ClientKind,
   verifier: ClientSecretVerifier,
+  limitKeys: string[],
 ): Promise<string | undefined> {
   if (credentials === undefined) return 'no_credentials';
   if (client === undefined) return 'unknown_client';
   if (client.status !== 'active') return 'client_disabled';
   if (client.kind !== kind) return 'wrong_client_kind';
 
-  const check = await verifier.check(credentials.secret, client.live_secrets);
+  const check = await verifier.check(credentials.secret, client.live_secrets, limitKeys);
 
   return check.ok ? undefined : check.reason;
 }

@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Middleware, ParameterizedContext } from 'koa';
 
 import { AppError } from '@tollgate/core';
-import { DatabaseUnavailableError } from '@tollgate/db';
+import { DatabaseUnavailableError, translateDatabaseError } from '@tollgate/db';
 
 import type { RequestState } from './request-context.js';
 
@@ -50,7 +50,9 @@ export function problems(): Middleware<RequestState> {
 }
 
 /** Renders one error as a problem; for routes that share a listener with other handlers. */
-export function renderError(ctx: ProblemContext, error: unknown): void {
+export function renderError(ctx: ProblemContext, raw: unknown): void {
+  const error = translateDatabaseError(raw);
+
   if (error instanceof AppError) {
     logAppError(ctx, error);
     render(ctx, error.status, error.code, error.message, error.errors);

@@ -2,7 +2,12 @@ import { findClientForAuthentication, type Kysely, type Schema } from '@tollgate
 import type { ClientSecretVerifier } from '@tollgate/core';
 import type Provider from 'oidc-provider';
 
-import { noteAuthFailure, rememberedClient } from './request-state.js';
+import {
+  currentRequestState,
+  noteAuthFailure,
+  noteRetryAfter,
+  rememberedClient,
+} from './request-state.js';
 
 /**
  * Replaces oidc-provider's plain comparison of client secrets with Tollgate's argon2id check
@@ -26,10 +31,16 @@ export function installSecretCheck(
       return false;
     }
 
-    const result = await verifier.check(presented, row.live_secrets);
+    const ip = currentRequestState()?.ip;
+    const limitKeys = [`client:${this.clientId}`, ...(ip === undefined ? [] : [`ip:${ip}`])];
+    const result = await verifier.check(presented, row.live_secrets, limitKeys);
 
     if (!result.ok) {
       noteAuthFailure(result.reason);
+
+      if (result.reason === 'rate_limited') {
+        noteRetryAfter(result.retryAfterSeconds);
+      }
     }
 
     return result.ok;

@@ -1,7 +1,10 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
+import { DatabaseUnavailableError, translateDatabaseError } from '@tollgate/db';
+
 import type { Logger } from '../logger.js';
+import type { OidcRequestState } from './request-state.js';
 
 interface OAuthError {
   error?: string;
@@ -16,6 +19,15 @@ export function logProviderEvents(provider: Provider, logger: Logger): void {
     (ctx?.state as { log?: Logger } | undefined)?.log ?? logger;
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
+    const cause = translateDatabaseError(error);
+
+    if (cause instanceof DatabaseUnavailableError) {
+      // Remembered for the response shaping, which answers 503 temporarily_unavailable.
+      (ctx.state as OidcRequestState).unavailable = true;
+      loggerOf(ctx).warn({ err: error, event: 'database.unavailable' }, 'database unavailable');
+      return;
+    }
+
     loggerOf(ctx).error({ err: error, event: 'oauth.server_error' }, 'oauth endpoint failed');
   });
 

@@ -9,6 +9,10 @@ export interface OidcRequestState {
   clients?: Map<string, ClientWithSecrets>;
   /** Why client authentication failed, in ledger vocabulary (never the presented secret). */
   authFailure?: string;
+  /** When authentication was refused for too many failures: how long until it may retry. */
+  retryAfterSeconds?: number;
+  /** The database could not be reached while serving this request. */
+  unavailable?: boolean;
   /** How the token this request issues is to be stored and recorded; set before it is saved. */
   issuance?: IssuancePlan;
 }
@@ -61,5 +65,13 @@ export function noteAuthFailure(reason: string): void {
 
   if (state !== undefined) {
     state.authFailure ??= reason;
+  }
+}
+
+export function noteRetryAfter(seconds: number): void {
+  const state = currentRequestState();
+
+  if (state !== undefined) {
+    state.retryAfterSeconds = seconds;
   }
 }

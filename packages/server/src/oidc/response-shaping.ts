@@ -2,6 +2,8 @@ import { tokenIdOf } from '@tollgate/core';
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
+import type { OidcRequestState } from './request-state.js';
+
 /**
  * Brings oidc-provider's answers in line with the RFCs where they differ, and adds the
  * members Tollgate promises in introspection responses.
@@ -14,6 +16,8 @@ export const shapeResponses: Middleware = async (ctx, next) => {
 
   if (route === 'token' || route === 'introspection' || route === 'revocation') {
     shapeMissingClientAuth(oidcCtx);
+    shapeRateLimited(oidcCtx);
+    shapeUnavailable(oidcCtx);
   }
 
   if (route === 'introspection') {
@@ -99,5 +103,40 @@ function shapeMissingClientAuth(ctx: KoaContextWithOIDC): void {
     ctx.status = 401;
     ctx.body = { error: 'invalid_client', error_description: 'client authentication is required' };
     ctx.set('WWW-Authenticate', `Basic realm="${ctx.oidc.provider.issuer}"`);
+  }
+}
+
+/** How long a client should wait before retrying when Tollgate cannot serve it now. */
+const RETRY_AFTER_SECONDS = '1';
+
+/**
+ * RFC 6749 §5.2 and RFC 7009 §2.2.1: a database outage is temporary, so the answer is 503 with
+ * Retry-After and `temporarily_unavailable`, not a 500; nothing was issued without its ledger row.
+ */
+function shapeUnavailable(ctx: KoaContextWithOIDC): void {
+  if ((ctx.state as OidcRequestState).unavailable !== true) {
+    return;
+  }
+
+  ctx.status = 503;
+  ctx.body = {
+    error: 'temporarily_unavailable',
+    error_description: 'the authorization server cannot reach its database; retry shortly',
+  };
+  ctx.set('Retry-After', RETRY_AFTER_SECONDS);
+  ctx.set('Cache-Control', 'no-store');
+}
+
+/** Too many failed secrets: 429 with Retry-After, still an invalid_client answer. */
+function shapeRateLimited(ctx: KoaContextWithOIDC): void {
+  const state = ctx.state as OidcRequestState;
+
+  if (state.authFailure === 'rate_limited' && ctx.status === 401) {
+    ctx.status = 429;
+    ctx.set('Retry-After', String(state.retryAfterSeconds ?? 60));
+    ctx.body = {
+      error: 'invalid_client',
+      error_description: 'too many failed authentications; retry later',
+    };
   }
 }

@@ -1,9 +1,9 @@
-import { listLedger } from '@tollgate/core';
+import { listLedger, sealLedger, verifyLedger } from '@tollgate/core';
 import type { Kysely, Schema } from '@tollgate/db';
 
 import { respond, type AdminContext, type AdminRouter } from '../context.js';
 import { ledgerListQuery } from '../schemas.js';
-import { instant, queryValidator } from '../validate.js';
+import { checkNoQuery, instant, queryValidator } from '../validate.js';
 
 interface LedgerQuery {
   agent_id?: string;
@@ -16,7 +16,10 @@ interface LedgerQuery {
 
 const parseQuery = queryValidator<LedgerQuery>(ledgerListQuery);
 
-/** The ledger, read-only: newest events first, filtered by agent, kind and time. */
+/**
+ * The ledger, read-only: newest events first, filtered by agent, kind and time; verification
+ * of its hash chain; and sealing on demand (the server also seals every few seconds).
+ */
 export function ledgerRoutes(router: AdminRouter, db: Kysely<Schema>): void {
   router.get('/v1/ledger', async (ctx: AdminContext) => {
     const query = parseQuery(ctx.query);
@@ -30,5 +33,15 @@ export function ledgerRoutes(router: AdminRouter, db: Kysely<Schema>): void {
     });
 
     respond(ctx, 200, page);
+  });
+
+  router.get('/v1/ledger/verify', async (ctx: AdminContext) => {
+    checkNoQuery(ctx.query);
+    respond(ctx, 200, await verifyLedger(db));
+  });
+
+  router.post('/v1/ledger/seal', async (ctx: AdminContext) => {
+    checkNoQuery(ctx.query);
+    respond(ctx, 200, { sealed: await sealLedger(db) });
   });
 }

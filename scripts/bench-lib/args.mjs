@@ -58,11 +58,15 @@ export function readOptions(argv, knownOps) {
   const problems = [];
   const seconds = (name, min) => {
     const value = Number(values[name]);
-    if (!Number.isFinite(value) || value < min) problems.push(`--${name} must be a number >= ${min}`);
+    if (!Number.isFinite(value) || value < min)
+      problems.push(`--${name} must be a number >= ${min}`);
     return value;
   };
   const list = (name, allowed) => {
-    const items = String(values[name]).split(',').map((item) => item.trim()).filter(Boolean);
+    const items = String(values[name])
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
     const unknown = items.filter((item) => !allowed.includes(item));
     if (unknown.length > 0) problems.push(`--${name}: unknown ${unknown.join(', ')}`);
     return items;

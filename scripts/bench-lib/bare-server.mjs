@@ -48,7 +48,11 @@ createServer(provider.callback()).listen(settings.port, '127.0.0.1', () => {
 
 /** @param {BareSettings} s */
 function configuration(s) {
-  const noRedirects = { grant_types: ['client_credentials'], redirect_uris: [], response_types: [] };
+  const noRedirects = {
+    grant_types: ['client_credentials'],
+    redirect_uris: [],
+    response_types: [],
+  };
 
   return {
     clients: [
@@ -87,7 +91,8 @@ function configuration(s) {
 
 /** Only the resource server learns about tokens, and only those for its audience. */
 function introspectionAllowed(s) {
-  return (_ctx, caller, token) => caller.clientId === s.resourceServer.id && token.aud === s.audience;
+  return (_ctx, caller, token) =>
+    caller.clientId === s.resourceServer.id && token.aud === s.audience;
 }
 
 function ownTokensOnly(_ctx, caller, token) {

@@ -40,7 +40,10 @@ export const OPERATIONS = [
     pooled: false,
     prepare: async (target, { scope, spareTokens }) => ({
       url: target.endpoints.token,
-      headers: { authorization: basicAuth(target.agent.id, target.agent.secret), 'content-type': FORM },
+      headers: {
+        authorization: basicAuth(target.agent.id, target.agent.secret),
+        'content-type': FORM,
+      },
       body: formBody(clientCredentialsFields(target, scope)),
       // The tokens issued here are the ones the revocation run revokes later.
       verify: (body) => keepToken(body, spareTokens),
@@ -105,7 +108,10 @@ export const OPERATIONS = [
 
       return {
         url: target.endpoints.revocation,
-        headers: { authorization: basicAuth(target.agent.id, target.agent.secret), 'content-type': FORM },
+        headers: {
+          authorization: basicAuth(target.agent.id, target.agent.secret),
+          'content-type': FORM,
+        },
         pool,
         bodyFor: (token) => formBody({ token }),
       };
@@ -148,7 +154,8 @@ export const OPERATIONS = [
   {
     id: 'usage',
     label: 'usage report (POST /usage)',
-    skipReason: (target) => (target.usage === undefined ? 'no usage ingestion on this target' : undefined),
+    skipReason: (target) =>
+      target.usage === undefined ? 'no usage ingestion on this target' : undefined,
     pooled: false,
     prepare: async (target, { scope }) => {
       const [token] = await issueTokens(target, 1, scope);

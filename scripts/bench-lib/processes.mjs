@@ -43,7 +43,10 @@ export function startNode({ name, args, env, logFile, cwd }) {
 export function waitForLine(child, name, line = 'ready', timeoutMs = 30_000) {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => fail(new Error(`${name} not ready after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`${name} not ready after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onData = (chunk) => {
       seen += chunk.toString();
       if (seen.split('\n').includes(line)) done();

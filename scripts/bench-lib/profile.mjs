@@ -30,9 +30,18 @@ export async function summariseProfiles(dir, top = 20) {
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, count)
-      .map(([name, micros]) => ({ name, ms: micros / 1000, share: total === 0 ? 0 : micros / total }));
+      .map(([name, micros]) => ({
+        name,
+        ms: micros / 1000,
+        share: total === 0 ? 0 : micros / total,
+      }));
 
-  return { files, totalMs: total / 1000, functions: rank(byFunction, top), packages: rank(byPackage, 15) };
+  return {
+    files,
+    totalMs: total / 1000,
+    functions: rank(byFunction, top),
+    packages: rank(byPackage, 15),
+  };
 }
 
 /** Self time per node id: each sample's time delta belongs to the node it hit. */

@@ -62,7 +62,9 @@ export function checkTargets(runs, levels) {
       const mine = find(runs, target.tollgate, 'tollgate', connections);
       const theirs = find(runs, target.bare, 'bare', connections);
       if (mine === undefined || theirs === undefined) continue;
-      checks.push(verdict(target.name, connections, mine, theirs, mine.rps / theirs.rps, target.min));
+      checks.push(
+        verdict(target.name, connections, mine, theirs, mine.rps / theirs.rps, target.min),
+      );
     }
   }
 
@@ -71,8 +73,18 @@ export function checkTargets(runs, levels) {
     const theirs = counterpart && find(runs, counterpart, 'bare', mine.connections);
     if (!theirs) continue;
     const ratio = mine.p99 / theirs.p99;
-    const check = verdict(`${mine.op} p99 <= ${P99_LIMIT}x bare ${counterpart} p99`, mine.connections, mine, theirs, ratio, 0);
-    checks.push({ ...check, status: check.status === 'INVALID' ? 'INVALID' : ratio <= P99_LIMIT ? 'PASS' : 'MISS' });
+    const check = verdict(
+      `${mine.op} p99 <= ${P99_LIMIT}x bare ${counterpart} p99`,
+      mine.connections,
+      mine,
+      theirs,
+      ratio,
+      0,
+    );
+    checks.push({
+      ...check,
+      status: check.status === 'INVALID' ? 'INVALID' : ratio <= P99_LIMIT ? 'PASS' : 'MISS',
+    });
   }
 
   return checks;
@@ -91,7 +103,8 @@ function verdict(name, connections, mine, theirs, ratio, min) {
 
 const num = (value, digits = 0) =>
   value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
-const ratio = (value) => (value === undefined || !Number.isFinite(value) ? '-' : `${value.toFixed(2)}x`);
+const ratio = (value) =>
+  value === undefined || !Number.isFinite(value) ? '-' : `${value.toFixed(2)}x`;
 
 /**
  * One line per operation and concurrency: each target's req/s, p50, p99 and failures, then
@@ -159,7 +172,18 @@ export function table(runs, ops, levels) {
  */
 export function cpuTable(runs, ops, levels) {
   const rows = [
-    ['operation', 'conns', 'bare node', 'gen', 'tollgate node', 'pg', 'gen', 'floor node', 'pg', 'gen'],
+    [
+      'operation',
+      'conns',
+      'bare node',
+      'gen',
+      'tollgate node',
+      'pg',
+      'gen',
+      'floor node',
+      'pg',
+      'gen',
+    ],
   ];
   const cells = (run, withPg) => {
     const cpu = run?.cpu;
@@ -195,7 +219,9 @@ function format(rows) {
   return rows
     .map((row) =>
       row
-        .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])))
+        .map((cell, column) =>
+          column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]),
+        )
         .join('  '),
     )
     .join('\n');
@@ -239,10 +265,14 @@ export function runLine(run) {
   const failed = failures(run);
   const cpu = run.cpu
     ? `  cpu/req ${num(run.cpu.serverMsPerRequest, 2)} ms` +
-      (run.cpu.postgresMsPerRequest === undefined ? '' : ` + pg ${num(run.cpu.postgresMsPerRequest, 2)} ms`)
+      (run.cpu.postgresMsPerRequest === undefined
+        ? ''
+        : ` + pg ${num(run.cpu.postgresMsPerRequest, 2)} ms`)
     : '';
   const note = [
-    failed > 0 ? `  !! FAILED ${failed} (non-2xx ${run.non2xx}, errors ${run.errors}, wrong body ${run.mismatches})` : '',
+    failed > 0
+      ? `  !! FAILED ${failed} (non-2xx ${run.non2xx}, errors ${run.errors}, wrong body ${run.mismatches})`
+      : '',
     run.poolRanOut ? `  (single-use pool ran out after ${run.seconds}s)` : '',
   ].join('');
 

@@ -23,13 +23,15 @@ export interface ArchiveResult {
 /**
  * Moves sealed events older than `before` out of the database: each is written (with its chain
  * link) as one JSON line through `write`, and only then are the rows removed and a checkpoint
- * recorded, in one transaction. The remaining chain verifies from the checkpoint; the archive
- * verifies on its own from its first link's prev_hash.
+ * recorded, in one transaction (after `flush`, which should put the lines on disk). The remaining
+ * chain verifies from the checkpoint; the archive verifies on its own from its first link's
+ * prev_hash.
  */
 export async function archiveLedger(
   db: Kysely<Schema>,
   before: Date,
   write: (line: string) => Promise<void>,
+  flush: () => Promise<void> = async () => {},
 ): Promise<ArchiveResult> {
   await sealLedger(db, 1000);
 
@@ -62,6 +64,8 @@ export async function archiveLedger(
       return { archived: 0, from_seq: null, to_seq: null, end_hash: null, digest: null };
     }
 
+    // The archive must be durable before the rows it holds are deleted.
+    await flush();
     const archiveDigest = digest.digest('hex');
     await archiveChainPrefix(trx, {
       seq: last.seq,
@@ -100,8 +104,15 @@ export function verifyArchiveLines(lines: string[]): {
   let prev: string | undefined;
   let checked = 0;
 
-  for (const line of lines.filter((text) => text.trim() !== '')) {
-    const link = JSON.parse(line) as Page[number];
+  for (const [index, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+
+    const link = readLink(line);
+
+    if (link === undefined) {
+      return { ok: false, checked, broken_at: `line ${index + 1}` };
+    }
+
     const startsChain = prev === undefined;
     const linked = startsChain || link.prev_hash === prev;
     const intact = link.event !== null && linkHash(link.prev_hash, link.event) === link.hash;
@@ -115,4 +126,26 @@ export function verifyArchiveLines(lines: string[]): {
   }
 
   return { ok: true, checked };
+}
+
+/** One archive line as a chain link, or undefined when it is not one (a damaged file). */
+function readLink(line: string): Page[number] | undefined {
+  let value: unknown;
+
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+
+  if (typeof value !== 'object' || value === null) return undefined;
+
+  const link = value as Partial<Page[number]>;
+  const texts = [link.seq, link.event_id, link.prev_hash, link.hash];
+
+  if (!texts.every((text) => typeof text === 'string') || typeof link.event !== 'object') {
+    return undefined;
+  }
+
+  return link as Page[number];
 }

@@ -9,6 +9,8 @@ on this machine, in one run. Prints ratios; writes raw results to .bench/<timest
   --connections LIST   concurrency levels, comma-separated        (default 10,50)
   --duration SECONDS   length of each measured run                (default 8)
   --warmup SECONDS     warm-up per operation and target           (default 2)
+  --slices N           split each run into N slices, the targets taking turns slice by
+                       slice, so outside load falls on all alike  (default 2)
   --soak SECONDS       then run client_credentials at 50 connections this long on Tollgate,
                        sampling its RSS every second              (default 0: off; 300 = 5 min)
   --ops LIST           only these operations: cc_secret, cc_jwt, introspect_active,
@@ -25,6 +27,7 @@ const OPTIONS = /** @type {const} */ ({
   connections: { type: 'string', default: '10,50' },
   duration: { type: 'string', default: '8' },
   warmup: { type: 'string', default: '2' },
+  slices: { type: 'string', default: '2' },
   soak: { type: 'string', default: '0' },
   ops: { type: 'string' },
   targets: { type: 'string', default: 'bare,tollgate,floor' },
@@ -40,6 +43,7 @@ const TARGETS = ['bare', 'tollgate', 'floor'];
  * @property {number[]} connections
  * @property {number} duration
  * @property {number} warmup
+ * @property {number} slices
  * @property {number} soak
  * @property {string[] | undefined} ops
  * @property {string[]} targets
@@ -81,6 +85,7 @@ export function readOptions(argv, knownOps) {
     connections,
     duration: seconds('duration', 1),
     warmup: seconds('warmup', 0),
+    slices: Math.round(seconds('slices', 1)),
     soak: seconds('soak', 0),
     ops: values.ops === undefined ? undefined : list('ops', [...knownOps, 'floor']),
     targets: list('targets', TARGETS),

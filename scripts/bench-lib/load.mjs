@@ -29,13 +29,26 @@ import autocannon from 'autocannon';
  * @property {boolean} poolRanOut the pool ended the run before its duration
  */
 
+/**
+ * @typedef {object} RawResult
+ * @property {number} connections
+ * @property {number} seconds
+ * @property {number} requests
+ * @property {number} non2xx
+ * @property {number} errors
+ * @property {number} mismatches
+ * @property {Record<string, number>} statusCodes
+ * @property {boolean} poolRanOut
+ * @property {Float64Array} latencies ms, one per completed request
+ */
+
 /** Connections may build a few requests they never send; the pool keeps this many spare. */
 const POOL_SLACK_PER_CONNECTION = 2;
 
 /**
  * @param {LoadSpec} spec
  * @param {{ connections: number, seconds: number }} shape
- * @returns {Promise<LoadResult>}
+ * @returns {Promise<RawResult>}
  */
 export function runLoad(spec, { connections, seconds }) {
   const latencies = [];
@@ -54,6 +67,8 @@ export function runLoad(spec, { connections, seconds }) {
         duration: seconds,
         amount,
         timeout: 10,
+        // Checks for the end of the run four times a second, so short slices end on time.
+        sampleInt: 250,
         idReplacement: spec.idReplacement ?? false,
         verifyBody: spec.verify,
         requests: [
@@ -76,7 +91,7 @@ export function runLoad(spec, { connections, seconds }) {
           return;
         }
 
-        resolve(summarise(result, latencies, connections, amount, seconds));
+        resolve(rawResult(result, latencies, connections, amount, seconds));
       },
     );
     // With a pool, autocannon stops after `amount` requests; the clock still ends the run.
@@ -95,26 +110,63 @@ function drawer(pool) {
   return () => pool[next++ % pool.length] ?? '';
 }
 
-function summarise(result, latencies, connections, amount, seconds) {
-  const sorted = Float64Array.from(latencies).sort();
-  const statusCodes = Object.fromEntries(
-    Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, Number(count)]),
-  );
-  const requests = result.requests.total;
-
+/** What one autocannon run measured, with every latency kept for merging. */
+function rawResult(result, latencies, connections, amount, seconds) {
   return {
     connections,
     seconds: result.duration,
-    requests,
-    rps: result.duration > 0 ? requests / result.duration : 0,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    max: sorted.at(-1) ?? 0,
+    requests: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors,
     mismatches: result.mismatches,
-    statusCodes,
+    statusCodes: Object.fromEntries(
+      Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [
+        code,
+        Number(count),
+      ]),
+    ),
     poolRanOut: amount !== undefined && result.duration < seconds - 0.5,
+    latencies: Float64Array.from(latencies),
+  };
+}
+
+/**
+ * Merges the slices of one measurement (same target, operation and concurrency) into one
+ * result: requests over total time, percentiles over every latency.
+ * @param {RawResult[]} parts
+ * @returns {LoadResult}
+ */
+export function summarise(parts) {
+  const sum = (pick) => parts.reduce((total, part) => total + pick(part), 0);
+  const sorted = new Float64Array(sum((part) => part.latencies.length));
+  const statusCodes = {};
+  let offset = 0;
+
+  for (const part of parts) {
+    sorted.set(part.latencies, offset);
+    offset += part.latencies.length;
+    for (const [code, count] of Object.entries(part.statusCodes)) {
+      statusCodes[code] = (statusCodes[code] ?? 0) + count;
+    }
+  }
+
+  sorted.sort();
+  const seconds = sum((part) => part.seconds);
+  const requests = sum((part) => part.requests);
+
+  return {
+    connections: parts[0]?.connections ?? 0,
+    seconds,
+    requests,
+    rps: seconds > 0 ? requests / seconds : 0,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    max: sorted.at(-1) ?? 0,
+    non2xx: sum((part) => part.non2xx),
+    errors: sum((part) => part.errors),
+    mismatches: sum((part) => part.mismatches),
+    statusCodes,
+    poolRanOut: parts.some((part) => part.poolRanOut),
   };
 }
 

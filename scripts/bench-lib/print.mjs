@@ -3,7 +3,16 @@ import { cpus, loadavg, totalmem } from 'node:os';
 
 import { checkLines, cpuTable, failureBlock, runLine, table } from './report.mjs';
 
-export const say = (line = '') => process.stdout.write(`${line}\n`);
+let silenced = false;
+
+/** After an interrupt, runs cut short would only print noise. */
+export function silence() {
+  silenced = true;
+}
+
+export function say(line = '') {
+  if (!silenced) process.stdout.write(`${line}\n`);
+}
 
 /** Everything a finished run prints. */
 export function printReport({ ops, runs, skips, checks, soakResult, profile, options }) {

@@ -6,11 +6,11 @@ import { join, relative } from 'node:path';
 import { readOptions, USAGE } from './args.mjs';
 import { startBare } from './bare.mjs';
 import { startFloor } from './floor.mjs';
-import { measureFloor, measureOperation, selectedOperations, soakTollgate } from './measure.mjs';
+import { measureAll, selectedOperations, soakTollgate } from './measure.mjs';
 import { ROOT } from './modules.mjs';
 import { OPERATIONS } from './operations.mjs';
 import { dropScratchDatabases } from './postgres.mjs';
-import { machine, machineLine, printReport, say } from './print.mjs';
+import { machine, machineLine, printReport, say, silence } from './print.mjs';
 import { stopAll } from './processes.mjs';
 import { summariseProfiles } from './profile.mjs';
 import { checkTargets } from './report.mjs';
@@ -62,13 +62,7 @@ async function bench(options, paths, cleanup) {
   const skips = [];
   const spare = new Map();
 
-  for (const op of selectedOperations(options)) {
-    await measureOperation(op, targets, options, { runs, skips, spare, scope: SCOPE });
-  }
-
-  if (targets.floor && (options.ops === undefined || options.ops.includes('floor'))) {
-    await measureFloor(targets.floor, options, runs, SCOPE);
-  }
+  await measureAll(targets, options, { runs, skips, spare, scope: SCOPE });
 
   const soakResult =
     options.soak > 0 && targets.tollgate
@@ -149,6 +143,7 @@ function cleanupOnce(postgresUrl) {
 
 function stopOnSignals(cleanup) {
   const stop = (signal) => {
+    silence();
     process.stderr.write(`\n${signal}: stopping the servers and dropping the scratch databases\n`);
     cleanup().finally(() => process.exit(130));
   };

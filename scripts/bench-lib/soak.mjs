@@ -2,7 +2,7 @@
 // sampled every second, to see whether memory settles or keeps growing.
 import { readFile } from 'node:fs/promises';
 
-import { runLoad } from './load.mjs';
+import { runLoad, summarise } from './load.mjs';
 
 /** Memory is judged steady when the last window's mean is within this of the first's. */
 const STEADY_TOLERANCE = 0.1;
@@ -33,7 +33,7 @@ export async function soak(spec, pid, seconds) {
   }, 1000);
 
   try {
-    const load = await runLoad(spec, { connections: 50, seconds });
+    const load = summarise([await runLoad(spec, { connections: 50, seconds })]);
 
     return { load, samples, ...judge(samples, seconds) };
   } finally {
@@ -48,8 +48,8 @@ export async function soak(spec, pid, seconds) {
  * @param {number} seconds
  */
 function judge(samples, seconds) {
-  const window = Math.min(60, seconds / 3);
-  const warmup = Math.min(30, seconds / 6);
+  const window = Math.round(Math.min(60, seconds / 3));
+  const warmup = Math.round(Math.min(30, seconds / 6));
   const mean = (list) => list.reduce((sum, s) => sum + s.rssMiB, 0) / Math.max(1, list.length);
   const first = mean(samples.filter((s) => s.t >= warmup && s.t < warmup + window));
   const last = mean(samples.filter((s) => s.t >= seconds - window));

@@ -2,9 +2,17 @@ import { CLI_AUDIT, createAdmin, rotateSigningKey } from '@tollgate/core';
 import { migrate, type Database } from '@tollgate/db';
 import type { Config } from '@tollgate/server';
 
+import { LEDGER_COMMANDS } from './ledger-commands.js';
+import { requiredString, secondsOption, type Options } from './options.js';
+import { REPORT_COMMANDS } from './report-commands.js';
+
+export { UsageError } from './options.js';
+
 /** What a command may use: the parsed options, the configuration and an open database. */
 export interface CommandContext {
-  options: Record<string, string | boolean | undefined>;
+  options: Options;
+  /** The positional arguments, as many as the command names. */
+  positionals: string[];
   config: Config;
   database: Database;
   print: (line: string) => void;
@@ -16,8 +24,11 @@ export interface Command {
   usage: string;
   summary: string;
   options: Record<string, { type: 'string' | 'boolean' }>;
+  /** Names of the positional arguments the command requires, for usage and checking. */
+  positionals?: string[];
   migrateFirst: boolean;
-  run(context: CommandContext): Promise<void>;
+  /** Resolves to the exit code; nothing means success. */
+  run(context: CommandContext): Promise<number | void>;
 }
 
 const migrateCommand: Command = {
@@ -74,33 +85,10 @@ const keysRotateCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [migrateCommand, adminCreateCommand, keysRotateCommand];
-
-/** A mistake in how a command was called; printed with the usage, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-function requiredString(options: CommandContext['options'], name: string): string {
-  const value = options[name];
-
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new UsageError(`--${name} is required`);
-  }
-
-  return value.trim();
-}
-
-function secondsOption(options: CommandContext['options'], name: string, fallback: number): number {
-  const raw = options[name];
-
-  if (raw === undefined) return fallback;
-
-  const value = Number(raw);
-
-  if (typeof raw !== 'string' || !Number.isInteger(value) || value < 0) {
-    throw new UsageError(`--${name} must be a whole number of seconds`);
-  }
-
-  return value;
-}
+export const COMMANDS: Command[] = [
+  migrateCommand,
+  adminCreateCommand,
+  keysRotateCommand,
+  ...REPORT_COMMANDS,
+  ...LEDGER_COMMANDS,
+];

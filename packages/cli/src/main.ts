@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 
+import { AppError } from '@tollgate/core';
 import { openDatabase, migrate } from '@tollgate/db';
 import { ConfigError, loadConfig } from '@tollgate/server';
 
@@ -16,12 +17,18 @@ async function main(argv: string[]): Promise<number> {
     return argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' ? 0 : 2;
   }
 
-  const { values } = parseArgs({
+  const expected = command.positionals ?? [];
+  const { values, positionals } = parseArgs({
     args: argv.slice(command.path.length),
     options: command.options,
     strict: true,
-    allowPositionals: false,
+    allowPositionals: expected.length > 0,
   });
+
+  if (positionals.length !== expected.length) {
+    throw new UsageError(`expected ${expected.join(' ')}: tollgate ${command.usage}`);
+  }
+
   const config = loadConfig();
   const database = await openDatabase(config.database);
 
@@ -30,22 +37,24 @@ async function main(argv: string[]): Promise<number> {
       await migrate(database, config.migrationsDir);
     }
 
-    await command.run({
+    const code = await command.run({
       options: values,
+      positionals,
       config,
       database,
       print: (line) => process.stdout.write(`${line}\n`),
     });
 
-    return 0;
+    return code ?? 0;
   } finally {
     await database.close();
   }
 }
 
 function usage(): string {
+  const width = Math.max(...COMMANDS.map((command) => command.usage.length));
   const lines = COMMANDS.map(
-    (command: Command) => `  ${command.usage.padEnd(64)} ${command.summary}`,
+    (command: Command) => `  ${command.usage.padEnd(width)}  ${command.summary}`,
   );
 
   return ['usage: tollgate <command>', '', 'commands:', ...lines, ''].join('\n');
@@ -54,12 +63,22 @@ function usage(): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    const code = (error as { code?: unknown }).code;
     const isUsage =
       error instanceof UsageError ||
-      (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+      code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ||
+      code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
 
     if (error instanceof ConfigError || isUsage) {
       process.stderr.write(`${(error as Error).message}\n${isUsage ? usage() : ''}`);
+      process.exit(2);
+    }
+
+    // Input core refused (a period, a group): say which, like a usage mistake.
+    if (error instanceof AppError && error.code === 'invalid_input') {
+      const fields = (error.errors ?? []).map((field) => `  ${field.path}: ${field.message}\n`);
+      process.stderr.write(`tollgate: ${error.message}\n${fields.join('')}`);
       process.exit(2);
     }
 

@@ -4,6 +4,7 @@ import {
   findOwnerBudget,
   findTokenForUsage,
   markBudgetReached,
+  readSpendCounters,
   recordUsage,
   type Budget,
   type CounterTotal,
@@ -228,7 +229,7 @@ async function recordReachedBudgets(
   for (const counter of counters) {
     const budget = counter.scope === 'owner' ? ownerBudget : agentBudget;
 
-    for (const limit of crossedLimits(counter, budget, counters)) {
+    for (const limit of await crossedLimits(db, counter, budget)) {
       await onBudgetReached(db, token, counter, limit, budget ?? {}, audit);
     }
   }
@@ -245,37 +246,41 @@ async function agentBudgetOf(db: Kysely<Schema>, agentPk: string): Promise<Budge
 }
 
 /** Limits of this counter's scope and period that the newest report pushed to or past. */
-function crossedLimits(
+async function crossedLimits(
+  db: Kysely<Schema>,
   counter: CounterTotal,
   budget: Budget | undefined,
-  all: CounterTotal[],
-): BudgetLimit[] {
-  if (budget === undefined) {
-    return [];
+): Promise<BudgetLimit[]> {
+  const limits = BUDGET_LIMITS.filter(
+    (limit) =>
+      budget?.[limit] !== undefined &&
+      periodOf(limit) === counter.period &&
+      (!isCostLimit(limit) || counter.currency === budget.currency),
+  );
+  const crossed: BudgetLimit[] = [];
+
+  for (const limit of limits) {
+    const total = isCostLimit(limit) ? Number(counter.cost) : await tokensInPeriod(db, counter);
+
+    if (total >= (budget?.[limit] ?? Infinity)) {
+      crossed.push(limit);
+    }
   }
 
-  return BUDGET_LIMITS.filter((limit) => {
-    const max = budget[limit];
-
-    if (max === undefined || periodOf(limit) !== counter.period) {
-      return false;
-    }
-
-    if (isCostLimit(limit) && counter.currency !== budget.currency) {
-      return false;
-    }
-
-    const total = isCostLimit(limit) ? Number(counter.cost) : tokensInPeriod(counter, all);
-
-    return total >= max;
-  });
+  return crossed;
 }
 
-/** LLM tokens count whatever the currency: add up this scope's rows of every currency. */
-function tokensInPeriod(counter: CounterTotal, all: CounterTotal[]): number {
-  return all
-    .filter((other) => other.scope === counter.scope && other.period === counter.period)
-    .reduce((sum, other) => sum + Number(other.llm_tokens), 0);
+/**
+ * LLM tokens count whatever the currency: add up this scope's counters of every currency in
+ * the period, not only the one this report moved.
+ */
+async function tokensInPeriod(db: Kysely<Schema>, counter: CounterTotal): Promise<number> {
+  const periodStart = new Date(counter.period_start);
+  const rows = await readSpendCounters(db, counter.scope, counter.scope_id, periodStart);
+
+  return rows
+    .filter((row) => row.period === counter.period)
+    .reduce((sum, row) => sum + Number(row.llm_tokens), 0);
 }
 
 async function onBudgetReached(

@@ -584,6 +584,13 @@ describe('management API', () => {
       ['/v1/sessions', 'get'],
       ['/v1/sessions/{id}', 'get'],
       ['/v1/sessions/{id}/close', 'post'],
+      ['/v1/sessions/{id}/statement', 'get'],
+      ['/v1/reports/spend', 'get'],
+      ['/v1/reports/governance', 'get'],
+      ['/v1/owners/{owner}/budget', 'put'],
+      ['/v1/owner-budgets', 'get'],
+      ['/v1/ledger/verify', 'get'],
+      ['/v1/ledger/seal', 'post'],
     ];
 
     it('describes every operation, with references that resolve', async () => {

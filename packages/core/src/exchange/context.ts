@@ -22,7 +22,7 @@ export interface ResolvedSubject {
   /** Tools the subject token carries, when it is Tollgate's own: delegation only narrows. */
   tools: string[] | undefined;
   audience: string | undefined;
-  /** The chain of actors the subject token already names. */
+  /** The chain of actors the subject token already names (a renewal: its session's chain). */
   actorChain: ActorClaim | undefined;
   /** The latest time the new token may live to, from the subject token or its session. */
   notAfter: Date | undefined;

@@ -253,7 +253,8 @@ function resolveActorChain(
   subject: ResolvedSubject,
 ): ActorClaim | undefined {
   if (subject.kind === 'renewal') {
-    return undefined;
+    // A renewed token keeps its session's chain: it is still the agent acting for the subject.
+    return subject.actorChain;
   }
 
   return withActor({ sub: context.agent.client_id, iss: context.issuer }, subject.actorChain);

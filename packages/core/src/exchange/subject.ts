@@ -62,12 +62,15 @@ async function resolveTollgateSubject(
     subjectIssuer: found.session_subject_issuer ?? context.issuer,
     tools: found.scope === null ? [] : found.scope.split(' '),
     audience: isRenewal ? (found.session_audience ?? undefined) : undefined,
-    actorChain: isRenewal ? undefined : (found.session_actor_chain ?? undefined),
+    actorChain: found.session_actor_chain ?? undefined,
     // A renewal may outlive the token it renews, never its session; delegation neither.
     notAfter: isRenewal
       ? found.session_deadline
       : new Date(Math.min(found.expires_at.getTime(), found.session_deadline.getTime())),
-    sessionNotAfter: found.session_deadline,
+    // TE-19: a session opened from another agent's token ends when that token does.
+    sessionNotAfter: isRenewal
+      ? found.session_deadline
+      : new Date(Math.min(found.expires_at.getTime(), found.session_deadline.getTime())),
     sessionId: found.session_id,
     tokenId,
   };

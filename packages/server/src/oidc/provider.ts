@@ -19,7 +19,7 @@ import { introspectionAllowed, revocationAllowed } from './introspection.js';
 import { defaultResource, resourceServerInfo } from './resource-policy.js';
 import { shapeResponses } from './response-shaping.js';
 import { extraTokenClaims } from './session-binding.js';
-import { registerTokenExchange } from './token-exchange.js';
+import { recordNonAgentExchangeRefusals, registerTokenExchange } from './token-exchange.js';
 import { rememberedClient } from './request-state.js';
 
 export interface ProviderDeps {
@@ -50,6 +50,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   deps.middleware.forEach((middleware) => provider.use(middleware));
   // The ledger step wraps the shaping step, so it sees the answers in their RFC form.
   provider.use(recordAuthFailures(deps.db));
+  provider.use(recordNonAgentExchangeRefusals(deps.db));
   provider.use(shapeResponses);
 
   return provider;

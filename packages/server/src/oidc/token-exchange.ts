@@ -8,11 +8,12 @@ import {
   type IssuerKeys,
 } from '@tollgate/core';
 import type { Kysely, Schema } from '@tollgate/db';
+import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import { errors, type Client, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { budgetExceeded } from './budget-error.js';
-import { TOKEN_EXCHANGE_GRANT } from './client-metadata.js';
+import { clientProperty, TOKEN_EXCHANGE_GRANT } from './client-metadata.js';
 import { currentRequestState, planIssuance, rememberedClient } from './request-state.js';
 
 /** RFC 8693 §2.1 request parameters; resource and audience may repeat. */
@@ -172,5 +173,41 @@ async function issueExchangedToken(
     token_type: 'Bearer',
     expires_in: expiresIn,
     scope,
+  };
+}
+
+/**
+ * oidc-provider refuses the exchange grant to clients that are not agents before the handler
+ * runs; this records those refusals in the ledger like every other refused exchange.
+ */
+export function recordNonAgentExchangeRefusals(db: Kysely<Schema>): Middleware {
+  return async (ctx, next) => {
+    await next();
+
+    const oidcCtx = ctx as KoaContextWithOIDC;
+    const body = ctx.body as { error?: unknown } | undefined;
+    const client = oidcCtx.oidc?.client;
+    const isRefusedExchange =
+      oidcCtx.oidc?.route === 'token' &&
+      oidcCtx.oidc.params?.grant_type === TOKEN_EXCHANGE_GRANT &&
+      body?.error === 'unauthorized_client' &&
+      client !== undefined &&
+      clientProperty(client, 'tollgate_kind') !== 'agent';
+
+    if (!isRefusedExchange) {
+      return;
+    }
+
+    const state = ctx.state as { requestId?: string; ip?: string };
+
+    await recordEvent(
+      db,
+      { actor: client.clientId, requestId: state.requestId ?? null, ip: state.ip ?? null },
+      {
+        kind: LedgerKind.exchangeRefused,
+        clientId: client.clientId,
+        data: { error: 'unauthorized_client', reason: 'client_not_agent' },
+      },
+    );
   };
 }

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
 
 import argon2 from 'argon2';
 
@@ -62,7 +62,7 @@ const DEFAULT_CACHE_ENTRIES = 10_000;
  * it is useless to anyone who reads it.
  */
 export class ClientSecretVerifier {
-  readonly #hmacKey = randomBytes(32);
+  readonly #hmacKey = createSecretKey(randomBytes(32));
   readonly #verified = new Map<string, Buffer>();
 
   constructor(

@@ -20,6 +20,7 @@ import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provid
 import { clientMetadata } from './client-metadata.js';
 import {
   currentRequestState,
+  lookupOncePerRequest,
   noteAuthFailure,
   plannedIssuance,
   rememberClient,
@@ -112,14 +113,9 @@ class ClientAdapter extends ModelAdapter {
 }
 
 class ReplayDetectionAdapter extends ModelAdapter {
-  override async find(id: string): Promise<AdapterPayload | undefined> {
-    const found = await super.find(id);
-
-    if (found !== undefined) {
-      noteAuthFailure('assertion_replayed');
-    }
-
-    return found;
+  /** The insert in upsert decides alone (one statement, race-free); no lookup first. */
+  override async find(): Promise<AdapterPayload | undefined> {
+    return undefined;
   }
 
   /**
@@ -169,15 +165,19 @@ class AccessTokenAdapter extends ModelAdapter {
     });
   }
 
-  /** The value is never stored; the presented value is put back as jti for oidc-provider. */
+  /**
+   * The value is never stored; the presented value is put back as jti for oidc-provider. Both
+   * token models live in one table and oidc-provider asks each in turn for the same value, so
+   * one lookup per request serves both.
+   */
   override async find(value: string): Promise<AdapterPayload | undefined> {
-    const row = await findLiveToken(this.db, tokenIdOf(value));
+    const row = await lookupOncePerRequest(value, () => findLiveToken(this.db, tokenIdOf(value)));
 
     if (row === undefined || row.model !== this.model) {
       return undefined;
     }
 
-    return { ...row.payload, jti: value };
+    return { ...row.payload, jti: value } as AdapterPayload;
   }
 
   /** Revocation (RFC 7009), cascading to the sessions opened by exchanging this token. */

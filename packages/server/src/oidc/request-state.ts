@@ -1,4 +1,4 @@
-import type { ClientWithSecrets, NewSession } from '@tollgate/db';
+import type { AccessTokenRow, ClientWithSecrets, NewSession } from '@tollgate/db';
 import Provider from 'oidc-provider';
 
 /** What Tollgate's provider glue remembers about the request in flight. */
@@ -11,6 +11,8 @@ export interface OidcRequestState {
   authFailure?: string;
   /** When authentication was refused for too many failures: how long until it may retry. */
   retryAfterSeconds?: number;
+  /** Token lookups of this request, by presented value (one query however often asked). */
+  tokenLookups?: Map<string, Promise<AccessTokenRow | undefined>>;
   /** The database could not be reached while serving this request. */
   unavailable?: boolean;
   /** How the token this request issues is to be stored and recorded; set before it is saved. */
@@ -74,4 +76,28 @@ export function noteRetryAfter(seconds: number): void {
   if (state !== undefined) {
     state.retryAfterSeconds = seconds;
   }
+}
+
+/** Runs a token lookup once per request and value; outside a request it always runs. */
+export function lookupOncePerRequest(
+  value: string,
+  lookup: () => Promise<AccessTokenRow | undefined>,
+): Promise<AccessTokenRow | undefined> {
+  const state = currentRequestState();
+
+  if (state === undefined) {
+    return lookup();
+  }
+
+  state.tokenLookups ??= new Map();
+  const known = state.tokenLookups.get(value);
+
+  if (known !== undefined) {
+    return known;
+  }
+
+  const pending = lookup();
+  state.tokenLookups.set(value, pending);
+
+  return pending;
 }

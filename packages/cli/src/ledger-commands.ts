@@ -129,7 +129,10 @@ const ledgerVerifyArchiveCommand: Command = {
     } else if (result.ok) {
       print(`archive intact: ${result.checked} links`);
     } else {
-      print(`archive BROKEN at ${result.broken_at} after ${result.checked} good links`);
+      const where = /^\d+$/.test(result.broken_at ?? '')
+        ? `seq ${result.broken_at}`
+        : result.broken_at;
+      print(`archive BROKEN at ${where} after ${result.checked} good links`);
     }
 
     return result.ok ? 0 : 1;

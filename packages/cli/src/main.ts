@@ -52,10 +52,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function usage(): string {
-  const width = Math.max(...COMMANDS.map((command) => command.usage.length));
-  const lines = COMMANDS.map(
-    (command: Command) => `  ${command.usage.padEnd(width)}  ${command.summary}`,
-  );
+  const lines = COMMANDS.map((command: Command) => `  ${command.usage}\n      ${command.summary}`);
 
   return ['usage: tollgate <command>', '', 'commands:', ...lines, ''].join('\n');
 }

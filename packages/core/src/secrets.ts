@@ -50,7 +50,7 @@ export interface IssuedSecret {
   client_secret: string;
 }
 
-/** Creates a secret for a client inside the caller's transaction; the clear value is returned once. */
+/** Creates a client secret in the caller's transaction; the clear value is returned once. */
 export async function issueSecret(
   trx: Kysely<Schema>,
   client: ClientRow,

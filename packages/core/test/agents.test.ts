@@ -27,7 +27,12 @@ describe('agents', () => {
     const { db } = test.database;
     const created = await createAgent(
       db,
-      { name: 'triage', owner: 'support', tools: ['search'], audiences: ['https://Tools.example.com'] },
+      {
+        name: 'triage',
+        owner: 'support',
+        tools: ['search'],
+        audiences: ['https://Tools.example.com'],
+      },
       audit,
     );
     const secret = created.client_secret ?? '';
@@ -43,15 +48,21 @@ describe('agents', () => {
       ok: true,
       secretId: created.secret_id,
     });
-    await expect(verifier.check(`${secret.slice(0, -1)}x`, stored?.live_secrets ?? [])).resolves
-      .toMatchObject({ ok: false });
+    await expect(
+      verifier.check(`${secret.slice(0, -1)}x`, stored?.live_secrets ?? []),
+    ).resolves.toMatchObject({ ok: false });
   });
 
   it('rotates with overlap, updates, disables, and records each step in the ledger', async () => {
     const { db } = test.database;
     const { agent } = await createAgent(
       db,
-      { name: 'coder', owner: 'platform', tools: ['git.push'], audiences: ['https://git.example.com'] },
+      {
+        name: 'coder',
+        owner: 'platform',
+        tools: ['git.push'],
+        audiences: ['https://git.example.com'],
+      },
       audit,
     );
 

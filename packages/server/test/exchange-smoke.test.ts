@@ -1,6 +1,10 @@
 import { createAgent, createResourceServer, createTrustedIssuer, CLI_AUDIT } from '@tollgate/core';
 
-import { startIdentityProvider, IDP_AUDIENCE, type TestIdentityProvider } from './support/identity-provider.js';
+import {
+  startIdentityProvider,
+  IDP_AUDIENCE,
+  type TestIdentityProvider,
+} from './support/identity-provider.js';
 import { basicAuth, startTestTollgate, type TestTollgate } from './support/tollgate.js';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -23,7 +27,11 @@ describe('token exchange smoke', () => {
 
   it('exchanges a user token, renews, introspects and closes the session', async () => {
     const { db } = tollgate.test.database;
-    await createTrustedIssuer(db, { issuer: idp.issuer, jwks_uri: idp.jwksUri, audiences: [IDP_AUDIENCE] }, CLI_AUDIT);
+    await createTrustedIssuer(
+      db,
+      { issuer: idp.issuer, jwks_uri: idp.jwksUri, audiences: [IDP_AUDIENCE] },
+      CLI_AUDIT,
+    );
     const agent = await createAgent(
       db,
       {
@@ -35,7 +43,11 @@ describe('token exchange smoke', () => {
       },
       CLI_AUDIT,
     );
-    const rs = await createResourceServer(db, { name: 'rs', audience: 'https://tools.example.com' }, CLI_AUDIT);
+    const rs = await createResourceServer(
+      db,
+      { name: 'rs', audience: 'https://tools.example.com' },
+      CLI_AUDIT,
+    );
     const agentAuth = basicAuth(agent.agent.client_id, agent.client_secret ?? '');
     const rsAuth = basicAuth(rs.resource_server.client_id, rs.client_secret);
     const post = async (path: string, auth: string, body: Record<string, string>) => {
@@ -46,7 +58,10 @@ describe('token exchange smoke', () => {
       });
       const text = await response.text();
 
-      return { status: response.status, json: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown> };
+      return {
+        status: response.status,
+        json: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>,
+      };
     };
 
     const exchanged = await post('/token', agentAuth, {
@@ -56,7 +71,14 @@ describe('token exchange smoke', () => {
       scope: 'search mail.send',
       resource: 'https://tools.example.com',
     });
-    expect(exchanged).toMatchObject({ status: 200, json: { issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', scope: 'search mail.send' } });
+    expect(exchanged).toMatchObject({
+      status: 200,
+      json: {
+        issued_token_type: ACCESS_TOKEN_TYPE,
+        token_type: 'Bearer',
+        scope: 'search mail.send',
+      },
+    });
 
     const token = String(exchanged.json.access_token);
     const introspected = await post('/token/introspection', rsAuth, { token });
@@ -75,7 +97,9 @@ describe('token exchange smoke', () => {
       scope: 'search',
     });
     expect(renewed.status).toBe(200);
-    const renewedIntrospection = await post('/token/introspection', rsAuth, { token: String(renewed.json.access_token) });
+    const renewedIntrospection = await post('/token/introspection', rsAuth, {
+      token: String(renewed.json.access_token),
+    });
     expect(renewedIntrospection.json.sid).toBe(introspected.json.sid);
 
     const wider = await post('/token', agentAuth, {
@@ -91,7 +115,10 @@ describe('token exchange smoke', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(closed.status).toBe(200);
-    await expect(post('/token/introspection', rsAuth, { token })).resolves.toEqual({ status: 200, json: { active: false } });
+    await expect(post('/token/introspection', rsAuth, { token })).resolves.toEqual({
+      status: 200,
+      json: { active: false },
+    });
     await expect(
       post('/token/introspection', rsAuth, { token: String(renewed.json.access_token) }),
     ).resolves.toEqual({ status: 200, json: { active: false } });

@@ -1,6 +1,11 @@
 import { createAgent, createResourceServer, CLI_AUDIT, updateAgent } from '@tollgate/core';
 
-import { basicAuth, clientCredentialsToken, startTestTollgate, type TestTollgate } from './support/tollgate.js';
+import {
+  basicAuth,
+  clientCredentialsToken,
+  startTestTollgate,
+  type TestTollgate,
+} from './support/tollgate.js';
 
 describe('usage smoke', () => {
   let tollgate: TestTollgate;
@@ -20,9 +25,18 @@ describe('usage smoke', () => {
       { name: 'a', owner: 'team-a', tools: ['llm'], audiences: ['https://llm.example.com'] },
       CLI_AUDIT,
     );
-    const rs = await createResourceServer(db, { name: 'gw', audience: 'https://llm.example.com' }, CLI_AUDIT);
+    const rs = await createResourceServer(
+      db,
+      { name: 'gw', audience: 'https://llm.example.com' },
+      CLI_AUDIT,
+    );
     const secret = agent.client_secret ?? '';
-    const token = await clientCredentialsToken(tollgate.issuer, agent.agent.client_id, secret, 'llm');
+    const token = await clientCredentialsToken(
+      tollgate.issuer,
+      agent.agent.client_id,
+      secret,
+      'llm',
+    );
     const report = (key: string, tokens: number) =>
       fetch(`${tollgate.issuer}/usage`, {
         method: 'POST',
@@ -59,7 +73,15 @@ describe('usage smoke', () => {
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ error: 'budget_exceeded' });
 
-    const kinds = await db.selectFrom('ledger_events').select('kind').where('kind', 'in', ['usage.reported', 'budget.reached']).execute();
-    expect(kinds.map((row) => row.kind).sort()).toEqual(['budget.reached', 'usage.reported', 'usage.reported']);
+    const kinds = await db
+      .selectFrom('ledger_events')
+      .select('kind')
+      .where('kind', 'in', ['usage.reported', 'budget.reached'])
+      .execute();
+    expect(kinds.map((row) => row.kind).sort()).toEqual([
+      'budget.reached',
+      'usage.reported',
+      'usage.reported',
+    ]);
   });
 });

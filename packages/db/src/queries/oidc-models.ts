@@ -79,7 +79,8 @@ export async function consumeModel(db: Kysely<Schema>, model: string, id: string
   await db
     .updateTable('oidc_models')
     .set({
-      payload: sql<string>`payload || jsonb_build_object('consumed', extract(epoch from now())::int)`,
+      payload: sql<string>`
+        payload || jsonb_build_object('consumed', extract(epoch from now())::int)`,
     })
     .where('model', '=', model)
     .where('id', '=', id)

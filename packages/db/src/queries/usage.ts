@@ -66,7 +66,8 @@ async function insertUsage(
       INSERT INTO ledger_events
         (kind, agent_id, client_id, token_id, session_id, subject, actor, request_id, ip, data)
       SELECT ${row.kind}, agent_pk, ${row.client_id}, token_id, session_id, subject,
-             ${row.actor}, ${row.request_id}, ${row.ip}, ${row.data}::jsonb || jsonb_build_object('usage_id', id)
+             ${row.actor}, ${row.request_id}, ${row.ip},
+             ${row.data}::jsonb || jsonb_build_object('usage_id', id)
       FROM inserted
     ),
     scopes AS (
@@ -82,7 +83,8 @@ async function insertUsage(
       FROM inserted WHERE session_id IS NOT NULL
     ),
     counters AS (
-      INSERT INTO spend_counters AS c (scope, scope_id, period, period_start, currency, llm_tokens, cost)
+      INSERT INTO spend_counters AS c
+        (scope, scope_id, period, period_start, currency, llm_tokens, cost)
       SELECT scope, scope_id, period, period_start, coalesce(currency, ''),
              input_tokens + output_tokens, coalesce(cost, 0)
       FROM scopes

@@ -9,7 +9,7 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../migrations', im
 
 export type Backend = 'postgres' | 'embedded';
 
-/** The backends this run can test: the embedded engine always, Postgres when DATABASE_URL is set. */
+/** Backends this run can test: embedded always, Postgres when DATABASE_URL is set. */
 export function availableBackends(): Backend[] {
   return process.env.DATABASE_URL === undefined ? ['embedded'] : ['postgres', 'embedded'];
 }
@@ -30,7 +30,9 @@ export interface TestDatabase {
  * A fresh, migrated database of its own for one test file: a new Postgres database named
  * after a random suffix (dropped afterwards), or an in-memory embedded one.
  */
-export async function createTestDatabase(backend: Backend = primaryBackend()): Promise<TestDatabase> {
+export async function createTestDatabase(
+  backend: Backend = primaryBackend(),
+): Promise<TestDatabase> {
   if (backend === 'embedded') {
     const database = await openDatabase({ kind: 'embedded', dataDir: null });
     await migrate(database, MIGRATIONS_DIR);
@@ -64,7 +66,10 @@ export async function createTestDatabase(backend: Backend = primaryBackend()): P
   };
 }
 
-async function withAdminClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+async function withAdminClient<T>(
+  url: string,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
 

@@ -10,7 +10,10 @@ export interface TestIdentityProvider {
   jwksUri: string;
   publicJwk: JWK;
   /** Signs a user token; claims override the defaults (iss, aud, sub, iat, exp, jti). */
-  userToken(claims?: Record<string, unknown>, options?: { key?: CryptoKey; kid?: string }): Promise<string>;
+  userToken(
+    claims?: Record<string, unknown>,
+    options?: { key?: CryptoKey; kid?: string },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import {
   chainPage,
   countUnsealedEvents,
+  firstChainSeq,
   insertChainLinks,
   lastChainLink,
   latestCheckpoint,
@@ -122,8 +123,7 @@ export interface ChainVerification {
  * re-ordered pair each break it, and the first break is reported.
  */
 export async function verifyLedger(db: Kysely<Schema>): Promise<ChainVerification> {
-  const checkpoint = await latestCheckpoint(db);
-  const start = { seq: checkpoint?.seq ?? '0', hash: checkpoint?.hash ?? GENESIS_HASH };
+  const start = await verificationStart(db);
   let expectedPrev = start.hash;
   let expectedSeq = BigInt(start.seq) + 1n;
   let checked = 0;
@@ -151,6 +151,23 @@ export async function verifyLedger(db: Kysely<Schema>): Promise<ChainVerificatio
   }
 
   return { ok: true, checked, unsealed: await countUnsealedEvents(db), started_from: start };
+}
+
+/**
+ * Where verification starts: the genesis while the chain still holds its first link, else the
+ * latest archive checkpoint. A checkpoint cannot make verification skip links that are still
+ * there, so inserting a forged one hides nothing.
+ */
+async function verificationStart(db: Kysely<Schema>): Promise<{ seq: string; hash: string }> {
+  const genesis = { seq: '0', hash: GENESIS_HASH };
+
+  if ((await firstChainSeq(db)) === '1') {
+    return genesis;
+  }
+
+  const checkpoint = await latestCheckpoint(db);
+
+  return checkpoint === undefined ? genesis : { seq: checkpoint.seq, hash: checkpoint.hash };
 }
 
 function linkProblem(

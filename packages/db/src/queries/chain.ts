@@ -146,6 +146,17 @@ export async function chainPage(
   }));
 }
 
+export async function firstChainSeq(db: Kysely<Schema>): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('ledger_chain')
+    .select('seq')
+    .orderBy('seq')
+    .limit(1)
+    .executeTakeFirst();
+
+  return row?.seq;
+}
+
 export async function latestCheckpoint(db: Kysely<Schema>) {
   return db
     .selectFrom('ledger_checkpoints')

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import {
+  findAgentIdsByOwner,
   findOwnerBudget,
   findTokenForUsage,
   markBudgetReached,
@@ -321,6 +322,10 @@ async function onBudgetReached(
       await closeSession(db, token.session_id, 'budget_reached', audit);
     } else if (scope === 'agent') {
       await closeSessionsOfAgent(db, token.agent_pk, audit, 'budget_reached');
+    } else if (token.owner !== null) {
+      for (const agentId of await findAgentIdsByOwner(db, token.owner)) {
+        await closeSessionsOfAgent(db, agentId, audit, 'budget_reached');
+      }
     }
   }
 }

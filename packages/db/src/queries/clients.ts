@@ -133,3 +133,15 @@ export async function countClients(db: Kysely<Schema>, kind: ClientKind): Promis
 
   return Number(row.n);
 }
+
+/** The agents one owner is accountable for. */
+export async function findAgentIdsByOwner(db: Kysely<Schema>, owner: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('clients')
+    .select('id')
+    .where('kind', '=', 'agent')
+    .where('owner', '=', owner)
+    .execute();
+
+  return rows.map((row) => row.id);
+}

@@ -7,8 +7,8 @@ Measures Tollgate against a bare oidc-provider and a floor (sign one JWT + inser
 on this machine, in one run. Prints ratios; writes raw results to .bench/<timestamp>.json.
 
   --connections LIST   concurrency levels, comma-separated        (default 10,50)
-  --duration SECONDS   length of each measured run                (default 8)
-  --warmup SECONDS     warm-up per operation and target           (default 2)
+  --duration SECONDS   length of each measured run                (default 6)
+  --warmup SECONDS     warm-up per operation and target           (default 1)
   --slices N           split each run into N slices, the targets taking turns slice by
                        slice, so outside load falls on all alike  (default 2)
   --soak SECONDS       then run client_credentials at 50 connections this long on Tollgate,
@@ -25,8 +25,8 @@ on this machine, in one run. Prints ratios; writes raw results to .bench/<timest
 
 const OPTIONS = /** @type {const} */ ({
   connections: { type: 'string', default: '10,50' },
-  duration: { type: 'string', default: '8' },
-  warmup: { type: 'string', default: '2' },
+  duration: { type: 'string', default: '6' },
+  warmup: { type: 'string', default: '1' },
   slices: { type: 'string', default: '2' },
   soak: { type: 'string', default: '0' },
   ops: { type: 'string' },

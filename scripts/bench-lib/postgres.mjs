@@ -27,6 +27,7 @@ export async function createScratchDatabase(adminUrl, prefix) {
 /** Drops every database this run created; FORCE ends any session still attached. */
 export async function dropScratchDatabases(adminUrl) {
   const names = [...created];
+  if (names.length === 0) return names;
 
   await withClient(adminUrl, async (client) => {
     for (const name of names) {

@@ -132,7 +132,10 @@ function cleanupOnce(postgresUrl) {
   return () => {
     done ??= (async () => {
       await stopAll();
-      const dropped = await dropScratchDatabases(postgresUrl);
+      const dropped = await dropScratchDatabases(postgresUrl).catch((error) => {
+        process.stderr.write(`!! could not drop the scratch databases: ${error.message}\n`);
+        return [];
+      });
       if (dropped.length > 0)
         process.stderr.write(`dropped scratch databases: ${dropped.join(', ')}\n`);
     })();

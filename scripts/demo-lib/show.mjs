@@ -79,7 +79,7 @@ export function finish(text, ok) {
  */
 export function table(rows, columns) {
   const cells = rows.map((row) =>
-    columns.map(({ key, format }) => (format ?? String)(row[key] ?? '–')),
+    columns.map(({ key, format }) => (format ?? plain)(row[key] ?? null)),
   );
   const widths = columns.map(({ label }, index) =>
     Math.max(label.length, ...cells.map((line) => (line[index] ?? '').length)),
@@ -97,6 +97,11 @@ export function table(rows, columns) {
 
   out(`   ${bold(render(columns.map(({ label }) => label)))}`);
   cells.forEach((line) => out(`   ${render(line)}`));
+}
+
+/** A cell as text; an absent value as a dash. @param {unknown} value */
+function plain(value) {
+  return value === null ? '–' : String(value);
 }
 
 /** Prints a block of text as it is, indented. @param {string} text */

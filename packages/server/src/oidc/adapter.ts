@@ -177,7 +177,7 @@ class AccessTokenAdapter extends ModelAdapter {
       return undefined;
     }
 
-    return { ...row.payload, jti: value } as AdapterPayload;
+    return { ...row.payload, jti: value };
   }
 
   /** Revocation (RFC 7009), cascading to the sessions opened by exchanging this token. */

@@ -34,10 +34,16 @@ const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this cli
 
 /** RFC 6749 §5.2: a client not allowed a grant type gets unauthorized_client. */
 function shapeTokenError(ctx: KoaContextWithOIDC): void {
-  const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+  const body = ctx.body as
+    { error?: unknown; error_description?: unknown; scope?: unknown } | undefined;
 
   if (body?.error === 'invalid_request' && body.error_description === GRANT_TYPE_NOT_ALLOWED) {
     body.error = 'unauthorized_client';
+  }
+
+  // oidc-provider echoes the offending scope; when no single scope is at fault there is none.
+  if (body?.error === 'invalid_scope' && body.scope === '') {
+    delete body.scope;
   }
 }
 

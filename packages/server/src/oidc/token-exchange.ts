@@ -6,8 +6,10 @@ import {
   type ExchangeDecision,
   type ExchangeRequest,
   type IssuerKeys,
+  tokenIdOf,
+  TokenType,
 } from '@tollgate/core';
-import type { Kysely, Schema } from '@tollgate/db';
+import { findTokenById, type Kysely, type Schema } from '@tollgate/db';
 import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import { errors, type Client, type KoaContextWithOIDC } from 'oidc-provider';
@@ -104,6 +106,7 @@ async function refusalToOAuthError(
   }
 
   const state = currentRequestState();
+  const session = await subjectSession(db, ctx);
 
   await recordEvent(
     db,
@@ -112,6 +115,7 @@ async function refusalToOAuthError(
       kind: LedgerKind.exchangeRefused,
       agentId: agent.id,
       clientId: agent.client_id,
+      sessionId: session?.session_id ?? null,
       data: { error: error.error, reason: error.reason, description: error.description },
     },
   );
@@ -128,6 +132,20 @@ async function refusalToOAuthError(
     case 'budget_exceeded':
       return budgetExceeded(error.description);
   }
+}
+
+/**
+ * The session of a Tollgate subject token, whatever its state, so that a refused renewal shows
+ * in that session's history.
+ */
+async function subjectSession(db: Kysely<Schema>, ctx: KoaContextWithOIDC) {
+  const { subject_token: token, subject_token_type: type } = ctx.oidc.params ?? {};
+
+  if (type !== TokenType.accessToken || typeof token !== 'string') {
+    return undefined;
+  }
+
+  return findTokenById(db, tokenIdOf(token));
 }
 
 /** Saves the access token the exchange decided on and builds the RFC 8693 §2.2.1 response. */

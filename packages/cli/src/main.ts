@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { AppError } from '@tollgate/core';
 import { openDatabase, migrate } from '@tollgate/db';
-import { ConfigError, loadConfig } from '@tollgate/server';
+import { ConfigError, loadConfig, type Config } from '@tollgate/server';
 
 import { COMMANDS, UsageError, type Command } from './commands.js';
 
@@ -30,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const config = loadConfig();
+  assertDatabaseExists(config, command);
   const database = await openDatabase(config.database);
 
   try {
@@ -83,3 +85,21 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/**
+ * Reading commands on an embedded database that does not exist would create an empty one and
+ * report on nothing; say where Tollgate looked instead.
+ */
+function assertDatabaseExists(config: Config, command: Command): void {
+  const { database } = config;
+  const creates = ['migrate', 'admin'].includes(command.path[0] ?? '');
+
+  if (database.kind === 'embedded' && database.dataDir !== null && !creates) {
+    if (!existsSync(database.dataDir)) {
+      throw new UsageError(
+        `no embedded database in ${database.dataDir}: start the server once, or set ` +
+          'TOLLGATE_DATA_DIR (or DATABASE_URL) to the database to use',
+      );
+    }
+  }
+}

@@ -51,7 +51,9 @@ export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env, problems);
   const production = env.NODE_ENV === 'production';
 
-  const issuer = read.issuer('TOLLGATE_ISSUER', 'http://localhost:4000');
+  const port = read.integer('TOLLGATE_PORT', 4000, 0, 65_535);
+  // Without an explicit issuer, the local one follows the port, so discovery stays consistent.
+  const issuer = read.issuer('TOLLGATE_ISSUER', `http://localhost:${port}`);
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   const database: DatabaseTarget =
     databaseUrl === undefined
@@ -77,7 +79,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     issuer,
     host: env.TOLLGATE_HOST ?? '0.0.0.0',
-    port: read.integer('TOLLGATE_PORT', 4000, 0, 65_535),
+    port,
     adminHost: env.TOLLGATE_ADMIN_BIND ?? '127.0.0.1',
     adminPort: read.integer('TOLLGATE_ADMIN_PORT', 4001, 0, 65_535),
     database,

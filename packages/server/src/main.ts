@@ -68,7 +68,8 @@ async function announceAdminAccess(
     [
       '',
       `Tollgate is up: OAuth at ${tollgate.publicUrl}, management API at ${tollgate.adminUrl}.`,
-      'Get an admin token with an admin client (create one: pnpm tollgate admin create --name me):',
+      'Get an admin token with an admin client (create one with the server stopped:',
+      '  ./scripts/tollgate admin create --name me):',
       '  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" \\',
       `    -d grant_type=client_credentials -d scope=admin ${tokenUrl}`,
       '',

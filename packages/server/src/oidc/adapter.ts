@@ -101,12 +101,13 @@ class ClientAdapter extends ModelAdapter {
       return undefined;
     }
 
+    // Remembered even when disabled, so that the failed attempt is recorded under its agent.
+    rememberClient(row);
+
     if (row.status !== 'active') {
       noteAuthFailure('client_disabled');
       return undefined;
     }
-
-    rememberClient(row);
 
     return clientMetadata(row);
   }

@@ -99,8 +99,8 @@ export async function findTokenById(
 }
 
 /**
- * Marks one token revoked and records the event in the same transaction. Returns false when
- * the token was unknown or already revoked (then nothing is written).
+ * Marks one token revoked and records the event in the same statement (one round trip).
+ * Returns false when the token was unknown or already revoked (then nothing is written).
  */
 export async function revokeTokenWithEvent(
   db: Kysely<Schema>,
@@ -108,26 +108,21 @@ export async function revokeTokenWithEvent(
   reason: string,
   event: LedgerEventInput,
 ): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const revoked = await trx
-      .updateTable('access_tokens')
-      .set({ revoked_at: sql<Date>`now()`, revoked_reason: reason })
-      .where('token_id', '=', tokenId)
-      .where('revoked_at', 'is', null)
-      .returning(['token_id', 'session_id'])
-      .executeTakeFirst();
+  const row = ledgerRow({ ...event, tokenId });
+  const result = await sql<{ id: string }>`
+    WITH revoked AS (
+      UPDATE access_tokens SET revoked_at = now(), revoked_reason = ${reason}
+      WHERE token_id = ${tokenId} AND revoked_at IS NULL
+      RETURNING token_id, session_id
+    )
+    INSERT INTO ledger_events
+      (kind, agent_id, client_id, token_id, session_id, subject, actor, request_id, ip, data)
+    SELECT ${row.kind}, ${row.agent_id}::uuid, ${row.client_id}, token_id, session_id,
+           ${row.subject}, ${row.actor}, ${row.request_id}, ${row.ip}, ${row.data}::jsonb
+    FROM revoked
+    RETURNING id`.execute(db);
 
-    if (revoked === undefined) {
-      return false;
-    }
-
-    await trx
-      .insertInto('ledger_events')
-      .values(ledgerRow({ ...event, tokenId, sessionId: revoked.session_id }))
-      .execute();
-
-    return true;
-  });
+  return result.rows.length > 0;
 }
 
 /** Revokes every live token of a client (e.g. when the agent is disabled); returns how many. */

@@ -46,10 +46,20 @@ function openPostgres(url: string, poolSize: number): Database {
         ? (value: string) => value
         : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
   };
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types,
+    // A database that stops answering must become an error the caller can report, not a hang.
+    connectionTimeoutMillis: 2000,
+    query_timeout: 5000,
+    keepAlive: true,
+  });
 
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A client losing its connection, idle or checked out, must not crash the process: the query
+  // in flight fails (and is answered 503), and the pool opens a new connection next time.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
 
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
 

@@ -24,13 +24,29 @@ const UNAVAILABLE_CLASSES = ['08', '53', '57', '58'];
 
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
+const UNAVAILABLE_MESSAGES = new RegExp(
+  [
+    'Connection terminated',
+    'connection timeout',
+    'timeout exceeded when trying to connect',
+    'not queryable',
+    'Query read timeout',
+  ].join('|'),
+  'i',
+);
+
 /** Turns a driver error into one of the domain errors above, or returns it unchanged. */
 export function translateDatabaseError(error: unknown): unknown {
-  if (!(error instanceof Error)) {
+  // Not `instanceof Error`: errors from Node's own sockets may come from another realm.
+  if (typeof error !== 'object' || error === null) {
     return error;
   }
 
-  const { code, constraint } = error as Error & { code?: unknown; constraint?: unknown };
+  const { code, constraint, message } = error as {
+    code?: unknown;
+    constraint?: unknown;
+    message?: unknown;
+  };
 
   if (code === UNIQUE_VIOLATION) {
     return new UniqueViolationError(typeof constraint === 'string' ? constraint : undefined);
@@ -39,7 +55,7 @@ export function translateDatabaseError(error: unknown): unknown {
   const isUnavailable =
     (typeof code === 'string' && UNAVAILABLE_CLASSES.includes(code.slice(0, 2))) ||
     (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) ||
-    /Connection terminated|connection timeout/i.test(error.message);
+    (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message));
 
-  return isUnavailable ? new DatabaseUnavailableError(error.message, { cause: error }) : error;
+  return isUnavailable ? new DatabaseUnavailableError(String(message), { cause: error }) : error;
 }

@@ -1,4 +1,4 @@
-import { createAdmin, CLI_AUDIT, tokenIdOf } from '@tollgate/core';
+import { createAdmin, CLI_AUDIT } from '@tollgate/core';
 
 import { createTestDatabase, type TestDatabase } from '../../db/test/support/database.js';
 import { openBackendKiller, withApplicationName } from './support/backend-killer.js';
@@ -9,7 +9,9 @@ import {
   spawnServer,
   type ChildServer,
 } from './support/child-server.js';
+import { basic, hung, postForm, REQUEST_TIMEOUT_MS, send } from './support/deadline-fetch.js';
 import { startInstance } from './support/instance.js';
+import { issuedCountFor, issuedEventCounts } from './support/issued-events.js';
 import { postOverFreshConnection, runConcurrently, type WireOutcome } from './support/load.js';
 import {
   registerAgent,
@@ -18,65 +20,12 @@ import {
   type RegisteredResourceServer,
 } from './support/registry.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
-import {
-  basicAuth,
-  clientCredentialsToken,
-  freePort,
-  type TestTollgate,
-} from './support/tollgate.js';
+import { clientCredentialsToken, freePort, type TestTollgate } from './support/tollgate.js';
 
 const AUDIENCE = 'https://tools.example.com/';
 
-/** No request may take longer than this: a fault must be answered, not waited out. */
-const REQUEST_TIMEOUT_MS = 5_000;
-
 /** Faults of a real database server and of a real process; the embedded engine has neither. */
 const describePostgres = process.env.DATABASE_URL === undefined ? describe.skip : describe;
-
-interface Reply {
-  status: number;
-  retryAfter: string | null;
-  contentType: string;
-  body: Record<string, unknown>;
-}
-
-/** One request with a hard deadline, its answer parsed when it is JSON. */
-async function send(url: string, init: RequestInit = {}): Promise<Reply> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  const text = await response.text();
-  let body: Record<string, unknown>;
-
-  try {
-    body = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    body = { text };
-  }
-
-  return {
-    status: response.status,
-    retryAfter: response.headers.get('retry-after'),
-    contentType: response.headers.get('content-type') ?? '',
-    body,
-  };
-}
-
-/** A hang, reported as an answer so that the comparison shows it. */
-const hung = (error: unknown): Reply => ({
-  status: 0,
-  retryAfter: null,
-  contentType: '',
-  body: { error: String(error) },
-});
-
-const basic = (client: { clientId: string; secret: string }) => ({
-  authorization: basicAuth(client.clientId, client.secret),
-});
-
-const postForm = (
-  url: string,
-  client: { clientId: string; secret: string },
-  fields: Record<string, string>,
-) => send(url, { method: 'POST', headers: basic(client), body: new URLSearchParams(fields) });
 
 const tokenRequest = (instance: TestTollgate, agent: RegisteredAgent) =>
   postForm(`${instance.issuer}/token`, agent, {
@@ -96,32 +45,6 @@ async function adminOf(test: TestDatabase) {
   const created = await createAdmin(test.database.db, 'faults-admin', CLI_AUDIT);
 
   return { clientId: created.client_id, clientSecret: created.client_secret };
-}
-
-/** How many `token.issued` events the ledger holds for each token value, in order. */
-async function issuedEventCounts(test: TestDatabase, tokens: string[]): Promise<number[]> {
-  if (tokens.length === 0) return [];
-
-  const rows = await test.database.db
-    .selectFrom('ledger_events')
-    .select('token_id')
-    .where('kind', '=', 'token.issued')
-    .where('token_id', 'in', tokens.map(tokenIdOf))
-    .execute();
-
-  return tokens.map((token) => rows.filter((row) => row.token_id === tokenIdOf(token)).length);
-}
-
-/** Every `token.issued` event of a client, whether or not its answer reached the client. */
-async function issuedCountFor(test: TestDatabase, clientId: string): Promise<number> {
-  const rows = await test.database.db
-    .selectFrom('ledger_events')
-    .select('token_id')
-    .where('kind', '=', 'token.issued')
-    .where('client_id', '=', clientId)
-    .execute();
-
-  return rows.length;
 }
 
 describePostgres('database unreachable', () => {
@@ -380,11 +303,18 @@ describePostgres('the built server in its own process', () => {
   }
 
   /** Waits for the process to end; a process still running after `ms` is reported as such. */
-  const exitWithin = (server: ChildServer, ms: number) =>
-    Promise.race([
-      server.exited,
-      new Promise((resolve) => setTimeout(() => resolve('still running'), ms)),
-    ]);
+  async function exitWithin(server: ChildServer, ms: number): Promise<number | string> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve('still running'), ms);
+    });
+
+    try {
+      return await Promise.race([server.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   const answersOf = (outcomes: WireOutcome[]) =>
     outcomes.flatMap((outcome) => (outcome.kind === 'answered' ? [outcome] : []));

@@ -74,9 +74,39 @@ async function readBounded(ctx: ParameterizedContext, maxBytes: number): Promise
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function parseJson(raw: Buffer): unknown {
+  let parsed: unknown;
+
   try {
-    return JSON.parse(utf8.decode(raw));
+    parsed = JSON.parse(utf8.decode(raw));
   } catch {
     throw invalidInput('the request body is not valid JSON');
   }
+
+  if (!isStorableText(parsed)) {
+    throw invalidInput('the request body holds a NUL character or malformed Unicode');
+  }
+
+  return parsed;
+}
+
+/**
+ * Postgres text cannot hold U+0000, and a lone surrogate cannot be encoded as UTF-8: refuse both
+ * here, in every key and string, rather than fail later in a write.
+ */
+function isStorableText(value: unknown): boolean {
+  if (typeof value === 'string') {
+    return !value.includes('\u0000') && value.isWellFormed();
+  }
+
+  if (Array.isArray(value)) {
+    return value.every(isStorableText);
+  }
+
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).every(
+      ([key, item]) => isStorableText(key) && isStorableText(item),
+    );
+  }
+
+  return true;
 }

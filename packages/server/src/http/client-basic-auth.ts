@@ -80,11 +80,15 @@ function basicCredentials(header: string): { id: string; secret: string } | unde
   }
 
   try {
-    return {
-      id: decodeURIComponent(decoded.slice(0, separator)).slice(0, 200),
-      secret: decodeURIComponent(decoded.slice(separator + 1)),
-    };
+    const id = decodeURIComponent(decoded.slice(0, separator));
+    const secret = decodeURIComponent(decoded.slice(separator + 1));
+
+    // RFC 6749 §2.3.1 credentials are printable; anything else cannot name a client.
+    return CONTROL_CHARACTERS.test(id + secret) ? undefined : { id: id.slice(0, 200), secret };
   } catch {
     return undefined;
   }
 }
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point here
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;

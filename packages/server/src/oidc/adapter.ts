@@ -28,6 +28,9 @@ import {
   type IssuancePlan,
 } from './request-state.js';
 
+/** Client ids are ours (`agt_…`); anything with control characters or overlong never matches. */
+const PLAUSIBLE_CLIENT_ID = /^[\x21-\x7e]{1,200}$/;
+
 /** oidc-provider models that are access tokens: stored hashed, with a ledger event each. */
 const TOKEN_MODELS = new Set(['AccessToken', 'ClientCredentials']);
 
@@ -93,6 +96,11 @@ class ClientAdapter extends ModelAdapter {
 
   /** Disabled clients do not exist for oidc-provider: every use of them fails as unknown. */
   override async find(clientId: string): Promise<AdapterPayload | undefined> {
+    if (!PLAUSIBLE_CLIENT_ID.test(clientId)) {
+      noteAuthFailure('unknown_client');
+      return undefined;
+    }
+
     const row =
       rememberedClient(clientId) ?? (await findClientForAuthentication(this.db, clientId));
 

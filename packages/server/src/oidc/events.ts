@@ -1,3 +1,4 @@
+import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
@@ -17,6 +18,12 @@ interface OAuthError {
 export function logProviderEvents(provider: Provider, logger: Logger): void {
   const loggerOf = (ctx: KoaContextWithOIDC | undefined): Logger =>
     (ctx?.state as { log?: Logger } | undefined)?.log ?? logger;
+
+  // Koa reports errors outside any route here (e.g. a malformed chunked body); log them.
+  const app: Koa = provider;
+  app.on('error', (error: Error) => {
+    logger.warn({ err: error, event: 'http.client_error' }, 'request could not be read');
+  });
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
     const cause = translateDatabaseError(error);

@@ -3,6 +3,8 @@ import {
   insertClient,
   listClients,
   revokeTokensOfClient,
+  revokeTokensOutsidePolicy,
+  setClientStatus,
   updateClient,
   type ClientRow,
   type ClientStatus,
@@ -234,11 +236,21 @@ export async function updateAgent(
       throw notFound('agent');
     }
 
+    // Narrowing an agent takes effect at once: tokens it may no longer hold stop working.
+    const narrowed = input.tools !== undefined || input.audiences !== undefined;
+    const revoked = narrowed
+      ? await revokeTokensOutsidePolicy(trx, row.id, row, 'agent_policy_narrowed')
+      : 0;
+
     await recordEvent(trx, audit, {
       kind: LedgerKind.agentUpdated,
       agentId: row.id,
       clientId: row.client_id,
-      data: { changed: Object.keys(input).sort(), ...changedValues(input) },
+      data: {
+        changed: Object.keys(input).sort(),
+        ...changedValues(input),
+        ...(narrowed ? { tokens_revoked: revoked } : {}),
+      },
     });
 
     return agentView(row);
@@ -315,8 +327,12 @@ export async function setAgentStatus(
 ): Promise<AgentView> {
   const current = await requireAgent(db, id);
 
+  if (current.status === status) {
+    return agentView(current);
+  }
+
   return db.transaction().execute(async (trx) => {
-    const row = await updateClient(trx, current.id, 'agent', { status });
+    const row = await setClientStatus(trx, current.id, 'agent', status);
 
     if (row === undefined) {
       throw notFound('agent');

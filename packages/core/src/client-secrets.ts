@@ -79,10 +79,16 @@ export class ClientSecretVerifier {
     liveSecrets: readonly LiveSecret[],
     limitKeys: readonly string[] = [],
   ): Promise<SecretCheck> {
-    const result = await this.#check(presented, liveSecrets, limitKeys);
+    // The per-client limit is per secret: a caller who knows only the public client_id (and so
+    // cannot name a live secret) costs no argon2, counts nothing, and cannot lock the agent out.
+    const secretId = secretIdOf(presented);
+    const keys = limitKeys.map((key) =>
+      key.startsWith('client:') ? `${key}:${secretId ?? '-'}` : key,
+    );
+    const result = await this.#check(presented, liveSecrets, keys);
 
-    if (!result.ok && result.reason !== 'rate_limited') {
-      this.limiter.recordFailure(limitKeys);
+    if (!result.ok && result.reason === 'secret_mismatch') {
+      this.limiter.recordFailure(keys);
     }
 
     return result;

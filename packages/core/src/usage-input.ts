@@ -36,6 +36,8 @@ const FIELDS = new Set([
 /** Reports may not be dated further ahead than this (clock skew). */
 const FUTURE_SKEW_MS = 60_000;
 const MAX_UNITS = 1e12;
+/** calls is an int4 column; no single report comes near it. */
+const MAX_CALLS = 2_147_483_647;
 
 /** Reads and checks a usage report body, listing every problem at once. */
 export function readUsageInput(body: unknown, now: Date): UsageInput {
@@ -50,12 +52,12 @@ export function readUsageInput(body: unknown, now: Date): UsageInput {
   const read = new FieldReader(record, problems);
   const input = {
     token: read.optionalString('token', 4096),
-    tokenId: read.optionalString('token_id', 128),
+    tokenId: read.tokenId('token_id'),
     tool: read.requiredString('tool', 128),
     model: read.optionalString('model', 200) ?? null,
     inputTokens: read.units('input_tokens', 0),
     outputTokens: read.units('output_tokens', 0),
-    calls: read.units('calls', 1),
+    calls: read.units('calls', 1, MAX_CALLS),
     cost: read.cost('cost'),
     currency: read.currency('currency'),
     idempotencyKey: read.requiredString('idempotency_key', 200),
@@ -104,6 +106,18 @@ class FieldReader {
     return value;
   }
 
+  /** Token ids are SHA-256 digests in base64url (see tokenIdOf). */
+  tokenId(name: string): string | undefined {
+    const value = this.optionalString(name, 43);
+
+    if (value !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(value)) {
+      this.problems.push({ path: name, message: 'is not a token id' });
+      return undefined;
+    }
+
+    return value;
+  }
+
   requiredString(name: string, maxLength: number): string {
     const value = this.optionalString(name, maxLength);
 
@@ -114,12 +128,12 @@ class FieldReader {
     return value ?? '';
   }
 
-  units(name: string, fallback: number): number {
+  units(name: string, fallback: number, max = MAX_UNITS): number {
     const value = this.record[name];
 
     if (value === undefined) return fallback;
 
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_UNITS) {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
       this.problems.push({ path: name, message: 'must be a whole number of at least 0' });
       return 0;
     }
@@ -135,10 +149,11 @@ class FieldReader {
 
     const text = typeof value === 'number' ? String(value) : value;
 
-    if (typeof text !== 'string' || !/^\d{1,14}(\.\d{1,6})?$/.test(text)) {
+    // At most a billion a report: a typo in one report must not overflow anyone's totals.
+    if (typeof text !== 'string' || !/^\d{1,9}(\.\d{1,6})?$/.test(text)) {
       this.problems.push({
         path: name,
-        message: 'must be a decimal of at least 0, up to 6 places',
+        message: 'must be a decimal from 0 to 999999999.999999',
       });
       return null;
     }

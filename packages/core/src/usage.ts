@@ -4,6 +4,7 @@ import {
   findAgentIdsByOwner,
   findOwnerBudget,
   findTokenForUsage,
+  findUsageByKey,
   markBudgetReached,
   readSpendCounters,
   recordUsage,
@@ -97,6 +98,17 @@ export async function ingestUsage(
 ): Promise<IngestResult> {
   const input = readUsageInput(body, now);
   const tokenId = input.tokenId ?? tokenIdOf(input.token ?? '');
+  const earlier = await findUsageByKey(db, server.id, input.idempotencyKey);
+
+  // A retry is answered from what was stored, even once the token has expired or been swept.
+  if (earlier !== undefined) {
+    if (earlier.request_hash !== requestHash(tokenId, input)) {
+      throw conflict('idempotency_key was already used for a different report');
+    }
+
+    return { created: false, usage: usageView(earlier) };
+  }
+
   const token = await findTokenForUsage(db, tokenId);
 
   assertReportable(token, server, input);

@@ -19,7 +19,7 @@ export type ScriptTransaction = <T>(
 
 /** How to reach the database: a server by URL, or the embedded engine under a directory. */
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string; poolSize: number }
+  | { kind: 'postgres'; url: string; poolSize: number; queryTimeoutMs?: number }
   | { kind: 'embedded'; dataDir: string | null };
 
 /** An open database: the Kysely handle plus the few driver-level abilities Kysely lacks. */
@@ -35,11 +35,14 @@ export interface Database {
 /** Opens the database named by the target; the embedded engine keeps its files in dataDir. */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   return target.kind === 'postgres'
-    ? openPostgres(target.url, target.poolSize)
+    ? openPostgres(target.url, target.poolSize, target.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS)
     : openEmbedded(target.dataDir);
 }
 
-function openPostgres(url: string, poolSize: number): Database {
+/** Every query of an authorization server is short; one that takes longer means trouble. */
+const DEFAULT_QUERY_TIMEOUT_MS = 3000;
+
+function openPostgres(url: string, poolSize: number, queryTimeoutMs: number): Database {
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID
@@ -52,7 +55,7 @@ function openPostgres(url: string, poolSize: number): Database {
     types,
     // A database that stops answering must become an error the caller can report, not a hang.
     connectionTimeoutMillis: 2000,
-    query_timeout: 5000,
+    query_timeout: queryTimeoutMs,
     keepAlive: true,
   });
 

@@ -35,6 +35,11 @@ export interface ClientsTable {
   session_max_seconds: Defaulted<number>;
   session_idle_seconds: ColumnType<number | null, number | null | undefined, number | null>;
   budget: ColumnType<Budget, string | undefined, string>;
+  tokens_valid_after: ColumnType<
+    Date | null,
+    Date | string | null | undefined,
+    Date | string | null
+  >;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -186,6 +191,7 @@ export interface AccessTokensTable {
   expires_at: Timestamp;
   revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   revoked_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  stored_at: CreatedAt;
 }
 
 export interface OidcModelsTable {

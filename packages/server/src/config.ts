@@ -17,6 +17,8 @@ export interface Config {
   readonly logLevel: string;
   readonly production: boolean;
   readonly trustProxy: boolean;
+  /** With trustProxy: how many proxies append to X-Forwarded-For. */
+  readonly proxyHops: number;
   /** Expired token rows are kept this long for audit and late usage reports, then swept. */
   readonly tokenRetentionSeconds: number;
   readonly sweepIntervalSeconds: number;
@@ -62,6 +64,7 @@ export function loadConfig(env: Env = process.env): Config {
           kind: 'postgres',
           url: databaseUrl,
           poolSize: read.integer('TOLLGATE_DB_POOL_SIZE', 10, 1, 200),
+          queryTimeoutMs: read.integer('TOLLGATE_DB_QUERY_TIMEOUT_MS', 3000, 100, 600_000),
         };
 
   if (database.kind === 'embedded') {
@@ -89,6 +92,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: read.oneOf('TOLLGATE_LOG_LEVEL', 'info', LOG_LEVELS),
     production,
     trustProxy: read.boolean('TOLLGATE_TRUST_PROXY', false),
+    proxyHops: read.integer('TOLLGATE_PROXY_HOPS', 1, 1, 10),
     tokenRetentionSeconds: read.integer(
       'TOLLGATE_TOKEN_RETENTION_SECONDS',
       7 * 86_400,

@@ -121,6 +121,7 @@ async function buildProvider(
     signingKeys,
     cookieKeys: [cookieKey],
     trustProxy: config.trustProxy,
+    proxyHops: config.proxyHops,
     middleware: [
       requestContext(logger),
       healthRoutes(database),
@@ -134,8 +135,20 @@ async function buildProvider(
 
 /** An HTTP server for a Koa callback (Koa handles its own errors; the promise is not awaited). */
 function serve(callback: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server {
-  return createServer((req, res) => void callback(req, res));
+  const server = createServer((req, res) => {
+    // Once draining, every answer closes its connection, so keep-alive clients move elsewhere.
+    if (draining.has(server)) {
+      res.shouldKeepAlive = false;
+    }
+
+    void callback(req, res);
+  });
+
+  return server;
 }
+
+/** Listeners that are shutting down. */
+const draining = new WeakSet<Server>();
 
 function listen(server: Server, host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -156,6 +169,7 @@ function urlOf(server: Server): string {
 
 /** Closes a listener: idle keep-alive sockets at once, busy ones after the grace period. */
 async function drain(server: Server, graceSeconds: number): Promise<void> {
+  draining.add(server);
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
 

@@ -166,18 +166,27 @@ describe('task sessions', () => {
 
     it('follows the agent allow-list when an operator narrows it mid-session', async () => {
       const agent = await delegatingAgent();
-      const first = await openForAlice(agent);
+      const wide = await openForAlice(agent);
+      const narrow = await openForAlice(agent, 'search');
 
       await updateAgent(tollgate.test.database.db, agent.id, { tools: ['search'] }, CLI_AUDIT);
 
+      // The token that carries the removed tool stops at once; the other one lives on.
       await expectRefusal(
         tollgate,
-        await exchangeToken(agent, first, 'mail.send'),
+        await exchangeToken(agent, wide),
+        agent,
+        'invalid_request',
+        'subject_token_inactive',
+      );
+      await expectRefusal(
+        tollgate,
+        await exchangeToken(agent, narrow, 'mail.send'),
         agent,
         'invalid_scope',
         'tools_not_delegable',
       );
-      expect((await exchangeTokenOk(agent, first)).scope).toBe('search');
+      expect((await exchangeTokenOk(agent, narrow)).scope).toBe('search');
     });
 
     it('never lives past the session deadline, and keeps the session target', async () => {

@@ -53,7 +53,7 @@ async function resolveTollgateSubject(
   const isRenewal = found.client_pk === context.agent.id;
 
   if (!isRenewal) {
-    assertIssuerTrusted(context, context.issuer);
+    assertChainTrusted(context, found.session_subject, found.session_subject_issuer);
   }
 
   return {
@@ -166,6 +166,27 @@ function joseReason(error: unknown): string {
     return "the issuer's keys could not be fetched in time";
 
   return 'not a valid signed JWT';
+}
+
+/**
+ * Delegation down a chain of agents: the agent must trust Tollgate's own tokens, and the person
+ * at the start of the chain must be one it may act for, from an issuer it trusts, exactly as if
+ * it had received that person's token itself.
+ */
+function assertChainTrusted(
+  context: ExchangeContext,
+  subject: string | null,
+  subjectIssuer: string | null,
+): void {
+  assertIssuerTrusted(context, context.issuer);
+
+  if (subjectIssuer !== null && subjectIssuer !== context.issuer) {
+    assertIssuerTrusted(context, subjectIssuer);
+  }
+
+  if (subject !== null) {
+    assertSubjectAllowed(context, subject);
+  }
 }
 
 /** Agents act only for users of issuers their delegation policy names. */

@@ -45,6 +45,13 @@ export async function lastChainLink(db: Kysely<Schema>): Promise<ChainLink | und
     .executeTakeFirst();
 }
 
+/**
+ * How far below the newest sealed event the sealer still looks: an event can commit later than
+ * events with higher ids (a long transaction), never this much later. It keeps each pass from
+ * scanning the whole ledger.
+ */
+const SEAL_LOOKBACK_IDS = 100_000;
+
 /** Events committed but not yet in the chain, oldest id first. */
 export async function unsealedEvents(db: Kysely<Schema>, limit: number): Promise<ChainableEvent[]> {
   const rows = await db
@@ -65,6 +72,11 @@ export async function unsealedEvents(db: Kysely<Schema>, limit: number): Promise
       'e.data',
     ])
     .where('c.event_id', 'is', null)
+    .where(
+      'e.id',
+      '>',
+      sql<string>`(SELECT coalesce(max(event_id), 0) - ${SEAL_LOOKBACK_IDS} FROM ledger_chain)`,
+    )
     .orderBy('e.id')
     .limit(limit)
     .execute();

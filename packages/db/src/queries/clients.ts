@@ -145,3 +145,26 @@ export async function findAgentIdsByOwner(db: Kysely<Schema>, owner: string): Pr
 
   return rows.map((row) => row.id);
 }
+
+/**
+ * Disables or enables a client. Enabling draws a line in the database's own time: tokens stored
+ * before it (some may have raced the disable) never count again.
+ */
+export async function setClientStatus(
+  db: Kysely<Schema>,
+  id: string,
+  kind: ClientKind,
+  status: ClientStatus,
+): Promise<ClientRow | undefined> {
+  return db
+    .updateTable('clients')
+    .set({
+      status,
+      updated_at: sql<Date>`now()`,
+      ...(status === 'active' ? { tokens_valid_after: sql<Date>`now()` } : {}),
+    })
+    .where('id', '=', id)
+    .where('kind', '=', kind)
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -16,6 +16,9 @@ export interface NewIssuedToken {
   expiresAt: Date;
 }
 
+/** A token stored before its client was last re-enabled raced a disable; it never counts. */
+const STORED_SINCE_ENABLED = sql<boolean>`(c.tokens_valid_after IS NULL OR t.stored_at > c.tokens_valid_after)`;
+
 export interface TokenIssue {
   token: NewIssuedToken;
   /** A session this token opens, stored in the same statement. */
@@ -83,6 +86,7 @@ export async function findLiveToken(
     .where('t.revoked_at', 'is', null)
     .where('t.expires_at', '>', sql<Date>`now()`)
     .where('c.status', '=', 'active')
+    .where(STORED_SINCE_ENABLED)
     .where(sql<boolean>`(t.session_id IS NULL OR ${SESSION_IS_OPEN})`)
     .executeTakeFirst();
 }
@@ -197,6 +201,34 @@ export async function findLiveSessionToken(
     .where('t.revoked_at', 'is', null)
     .where('t.expires_at', '>', sql<Date>`now()`)
     .where('c.status', '=', 'active')
+    .where(STORED_SINCE_ENABLED)
     .where(SESSION_IS_OPEN)
     .executeTakeFirst();
+}
+
+/**
+ * Revokes a client's live tokens that its narrowed policy no longer allows: a tool that was
+ * removed, or an audience it may no longer call. Returns how many.
+ */
+export async function revokeTokensOutsidePolicy(
+  db: Kysely<Schema>,
+  clientPk: string,
+  allowed: { tools: string[]; audiences: string[] },
+  reason: string,
+): Promise<number> {
+  const result = await db
+    .updateTable('access_tokens')
+    .set({ revoked_at: sql<Date>`now()`, revoked_reason: reason })
+    .where('client_pk', '=', clientPk)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .where(
+      sql<boolean>`NOT (
+        coalesce(string_to_array(scope, ' '), '{}') <@ ${allowed.tools}::text[]
+        AND audience = ANY (${allowed.audiences}::text[])
+      )`,
+    )
+    .executeTakeFirst();
+
+  return Number(result.numUpdatedRows);
 }

@@ -188,3 +188,16 @@ export async function findTokenForUsage(
     .where('t.token_id', '=', tokenId)
     .executeTakeFirst();
 }
+
+export async function findUsageByKey(
+  db: Kysely<Schema>,
+  resourceServerPk: string,
+  idempotencyKey: string,
+): Promise<UsageReportRow | undefined> {
+  return db
+    .selectFrom('usage_reports')
+    .selectAll()
+    .where('resource_server_pk', '=', resourceServerPk)
+    .where('idempotency_key', '=', idempotencyKey)
+    .executeTakeFirst();
+}

@@ -94,18 +94,19 @@ function parseJson(raw: Buffer): unknown {
  * here, in every key and string, rather than fail later in a write.
  */
 function isStorableText(value: unknown): boolean {
-  if (typeof value === 'string') {
-    return !value.includes('\u0000') && value.isWellFormed();
-  }
+  // Walked with an explicit stack: a deeply nested document must not overflow the call stack.
+  const pending: unknown[] = [value];
 
-  if (Array.isArray(value)) {
-    return value.every(isStorableText);
-  }
-
-  if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).every(
-      ([key, item]) => isStorableText(key) && isStorableText(item),
-    );
+  for (let item = pending.pop(); pending.length > 0 || item !== undefined; item = pending.pop()) {
+    if (typeof item === 'string') {
+      if (item.includes('\u0000') || !item.isWellFormed()) return false;
+    } else if (Array.isArray(item)) {
+      pending.push(...(item as unknown[]));
+    } else if (typeof item === 'object' && item !== null) {
+      for (const [key, member] of Object.entries(item)) {
+        pending.push(key, member);
+      }
+    }
   }
 
   return true;

@@ -29,6 +29,8 @@ export interface ProviderDeps {
   signingKeys: PrivateJwk[];
   cookieKeys: string[];
   trustProxy: boolean;
+  /** How many proxies in front append to X-Forwarded-For (the client's address is theirs). */
+  proxyHops: number;
   /** Middleware to run, in order, before Tollgate's OAuth glue and oidc-provider's routes. */
   middleware: Middleware[];
   verifier?: ClientSecretVerifier;
@@ -40,6 +42,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(deps.issuer, providerConfiguration(deps));
 
   provider.proxy = deps.trustProxy;
+  // Only the addresses our own proxies appended count: a client can put anything in front.
+  provider.maxIpsCount = deps.proxyHops;
   installSecretCheck(provider, deps.db, deps.verifier ?? new ClientSecretVerifier());
   registerTokenExchange(provider, {
     db: deps.db,
@@ -73,6 +77,9 @@ function providerConfiguration(deps: ProviderDeps): Configuration {
     responseTypes: ['code'],
     features: {
       devInteractions: { enabled: false },
+      // No end-user browser flows: nothing here should create sessions or cookies.
+      rpInitiatedLogout: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: introspectionAllowed },
       revocation: { enabled: true, allowedPolicy: revocationAllowed },

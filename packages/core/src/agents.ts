@@ -2,9 +2,7 @@ import {
   findClientById,
   insertClient,
   listClients,
-  revokeTokensOfClient,
   revokeTokensOutsidePolicy,
-  setClientStatus,
   updateClient,
   type ClientRow,
   type ClientStatus,
@@ -29,8 +27,7 @@ import {
   toPage,
   type Page,
 } from './pagination.js';
-import { closeSessionsOfAgent } from './sessions.js';
-import { issueSecret, type AddSecretOptions, type IssuedSecret } from './secrets.js';
+import { issueSecret } from './secrets.js';
 import {
   DEFAULT_SESSION_MAX_SECONDS,
   DEFAULT_TOKEN_TTL_SECONDS,
@@ -312,61 +309,4 @@ function changedValues(input: UpdateAgentInput): Record<string, unknown> {
   return jwks === undefined
     ? rest
     : { ...rest, jwks_kids: jwks.keys.map((key) => key.kid ?? null) };
-}
-
-/**
- * Disables or re-enables an agent. Disabling revokes every token it holds, so re-enabling
- * later does not bring old tokens back; lookups also refuse tokens of disabled agents, which
- * covers a token issued while the disable was committing.
- */
-export async function setAgentStatus(
-  db: Kysely<Schema>,
-  id: string,
-  status: ClientStatus,
-  audit: AuditContext,
-): Promise<AgentView> {
-  const current = await requireAgent(db, id);
-
-  if (current.status === status) {
-    return agentView(current);
-  }
-
-  return db.transaction().execute(async (trx) => {
-    const row = await setClientStatus(trx, current.id, 'agent', status);
-
-    if (row === undefined) {
-      throw notFound('agent');
-    }
-
-    const revoked =
-      status === 'disabled' ? await revokeTokensOfClient(trx, row.id, 'agent_disabled') : 0;
-    const sessionsClosed =
-      status === 'disabled' ? await closeSessionsOfAgent(trx, row.id, audit) : 0;
-
-    await recordEvent(trx, audit, {
-      kind: status === 'disabled' ? LedgerKind.agentDisabled : LedgerKind.agentEnabled,
-      agentId: row.id,
-      clientId: row.client_id,
-      data:
-        status === 'disabled' ? { tokens_revoked: revoked, sessions_closed: sessionsClosed } : {},
-    });
-
-    return agentView(row);
-  });
-}
-
-/** Adds a secret to a secret-authenticated agent (rotation); returns the clear value once. */
-export async function addAgentSecret(
-  db: Kysely<Schema>,
-  id: string,
-  options: AddSecretOptions,
-  audit: AuditContext,
-): Promise<IssuedSecret> {
-  const agent = await requireAgent(db, id);
-
-  if (agent.auth_method === 'private_key_jwt') {
-    throw invalidInput('this agent authenticates with private_key_jwt and holds no secrets');
-  }
-
-  return db.transaction().execute((trx) => issueSecret(trx, agent, options, audit));
 }

@@ -22,3 +22,4 @@ export * from './ledger-chain.js';
 export { archiveLedger, verifyArchiveLines, type ArchiveResult } from './ledger-archive.js';
 export * from './reports.js';
 export * from './failure-limiter.js';
+export * from './agent-actions.js';

@@ -64,7 +64,7 @@ export async function createResourceServer(
 
   if (audience === undefined) {
     throw invalidInput('invalid audience', [
-      { path: 'audience', message: 'must be an absolute URI without fragment' },
+      { path: 'audience', message: 'must be an https, http or urn URI without fragment' },
     ]);
   }
 

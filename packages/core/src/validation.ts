@@ -44,8 +44,14 @@ export function normalizeAudience(value: string): string | undefined {
     return undefined;
   }
 
-  return url.href;
+  // Audiences name services: web origins or URNs, never credentials or script.
+  const isService =
+    AUDIENCE_SCHEMES.has(url.protocol) && url.username === '' && url.password === '';
+
+  return isService ? url.href : undefined;
 }
+
+const AUDIENCE_SCHEMES = new Set(['https:', 'http:', 'urn:']);
 
 export function validateAudiences(audiences: readonly string[], path = 'audiences'): string[] {
   const normalized: string[] = [];
@@ -57,7 +63,7 @@ export function validateAudiences(audiences: readonly string[], path = 'audience
     if (value === undefined) {
       problems.push({
         path: `${path}/${index}`,
-        message: 'must be an absolute URI without fragment',
+        message: 'must be an https, http or urn URI without fragment or credentials',
       });
     } else {
       normalized.push(value);

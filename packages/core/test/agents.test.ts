@@ -86,4 +86,18 @@ describe('agents', () => {
     expect(events.every((event) => event.actor === 'adm_test')).toBe(true);
     expect(page.items.map((item) => item.id)).toEqual([agent.id]);
   });
+
+  it('refuses audiences that are not https, http or urn, or that carry credentials', async () => {
+    const { db } = test.database;
+    const register = (audience: string) =>
+      createAgent(db, { name: 'x', owner: 'o', tools: ['search'], audiences: [audience] }, audit);
+
+    for (const audience of ['javascript:alert(1)', 'https://user:pass@t.example', 'file:///etc']) {
+      await expect(register(audience)).rejects.toMatchObject({ code: 'invalid_input' });
+    }
+
+    await expect(register('urn:example:tools')).resolves.toMatchObject({
+      agent: { audiences: ['urn:example:tools'] },
+    });
+  });
 });

@@ -148,7 +148,7 @@ function assertReportable(
   const endedAt = Math.min(
     token.expires_at.getTime(),
     token.revoked_at?.getTime() ?? Infinity,
-    token.session_closed_at?.getTime() ?? Infinity,
+    token.session_ended_at?.getTime() ?? Infinity,
   );
   const occurred = input.occurredAt.getTime();
 

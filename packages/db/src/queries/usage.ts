@@ -159,7 +159,7 @@ export interface TokenForUsage {
   revoked_at: Date | null;
   session_id: string | null;
   subject: string | null;
-  session_closed_at: Date | null;
+  session_ended_at: Date | null;
 }
 
 /** Finds a token in any state (expired and revoked included), until the sweeper removes it. */
@@ -183,7 +183,12 @@ export async function findTokenForUsage(
       't.revoked_at',
       't.session_id',
       's.subject',
-      's.closed_at as session_closed_at',
+      // When the session stopped carrying tokens: closed, past its deadline, or idle too long.
+      sql<Date | null>`least(
+        s.closed_at,
+        s.deadline,
+        s.last_activity_at + make_interval(secs => s.idle_timeout_seconds)
+      )`.as('session_ended_at'),
     ])
     .where('t.token_id', '=', tokenId)
     .executeTakeFirst();

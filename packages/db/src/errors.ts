@@ -12,6 +12,22 @@ export class UniqueViolationError extends Error {
   }
 }
 
+/** A value the database cannot hold (a NUL byte, a date out of range, text too long). */
+export class InvalidValueError extends Error {
+  override readonly name = 'InvalidValueError';
+}
+
+/** SQLSTATEs of values that cannot be stored: the request's fault, not the server's. */
+const INVALID_VALUE_CODES = new Set([
+  '22001',
+  '22003',
+  '22007',
+  '22008',
+  '22021',
+  '22P02',
+  '22P05',
+]);
+
 /** The database could not be reached or failed in a way that is not the request's fault. */
 export class DatabaseUnavailableError extends Error {
   override readonly name = 'DatabaseUnavailableError';
@@ -50,6 +66,10 @@ export function translateDatabaseError(error: unknown): unknown {
 
   if (code === UNIQUE_VIOLATION) {
     return new UniqueViolationError(typeof constraint === 'string' ? constraint : undefined);
+  }
+
+  if (typeof code === 'string' && INVALID_VALUE_CODES.has(code)) {
+    return new InvalidValueError(String(message), { cause: error });
   }
 
   const isUnavailable =

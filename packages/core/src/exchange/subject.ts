@@ -122,7 +122,8 @@ function unverifiedIssuer(token: string): string {
   try {
     const { iss } = decodeJwt(token);
 
-    if (typeof iss === 'string') {
+    // eslint-disable-next-line no-control-regex -- an issuer is printable; refuse anything else
+    if (typeof iss === 'string' && iss.length <= 2048 && !/[\u0000-\u001f]/.test(iss)) {
       return iss;
     }
   } catch {

@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Middleware, ParameterizedContext } from 'koa';
 
 import { AppError } from '@tollgate/core';
-import { DatabaseUnavailableError, translateDatabaseError } from '@tollgate/db';
+import { DatabaseUnavailableError, InvalidValueError, translateDatabaseError } from '@tollgate/db';
 
 import type { RequestState } from './request-context.js';
 
@@ -56,6 +56,12 @@ export function renderError(ctx: ProblemContext, raw: unknown): void {
   if (error instanceof AppError) {
     logAppError(ctx, error);
     render(ctx, error.status, error.code, error.message, error.errors);
+  } else if (error instanceof InvalidValueError) {
+    ctx.state.log.info(
+      { event: 'http.invalid_value', err: error },
+      'value refused by the database',
+    );
+    render(ctx, 400, 'invalid_input', 'A value in the request cannot be stored or compared.');
   } else if (error instanceof DatabaseUnavailableError) {
     ctx.state.log.warn({ event: 'database.unavailable', err: error }, 'database unavailable');
     // The pool reconnects on its own; a client may retry shortly.

@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
-import { DatabaseUnavailableError, translateDatabaseError } from '@tollgate/db';
+import { DatabaseUnavailableError, InvalidValueError, translateDatabaseError } from '@tollgate/db';
 
 import type { Logger } from '../logger.js';
 import type { OidcRequestState } from './request-state.js';
@@ -27,6 +27,16 @@ export function logProviderEvents(provider: Provider, logger: Logger): void {
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
     const cause = translateDatabaseError(error);
+
+    if (cause instanceof InvalidValueError) {
+      // Answered 400 invalid_request by the response shaping: the request's fault.
+      (ctx.state as OidcRequestState).invalidValue = true;
+      loggerOf(ctx).info(
+        { err: error, event: 'oauth.invalid_value' },
+        'value refused by the database',
+      );
+      return;
+    }
 
     if (cause instanceof DatabaseUnavailableError) {
       // Remembered for the response shaping, which answers 503 temporarily_unavailable.

@@ -13,6 +13,8 @@ export interface OidcRequestState {
   retryAfterSeconds?: number;
   /** Token lookups of this request, by presented value (one query however often asked). */
   tokenLookups?: Map<string, Promise<AccessTokenRow | undefined>>;
+  /** A request value could not be stored or compared (e.g. a NUL byte). */
+  invalidValue?: boolean;
   /** The database could not be reached while serving this request. */
   unavailable?: boolean;
   /** How the token this request issues is to be stored and recorded; set before it is saved. */

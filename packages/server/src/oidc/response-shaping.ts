@@ -120,7 +120,19 @@ const RETRY_AFTER_SECONDS = '1';
  * Retry-After and `temporarily_unavailable`, not a 500; nothing was issued without its ledger row.
  */
 function shapeUnavailable(ctx: KoaContextWithOIDC): void {
-  if ((ctx.state as OidcRequestState).unavailable !== true) {
+  const state = ctx.state as OidcRequestState;
+
+  if (state.invalidValue === true) {
+    ctx.status = 400;
+    ctx.body = {
+      error: 'invalid_request',
+      error_description: 'a parameter holds an invalid value',
+    };
+    ctx.set('Cache-Control', 'no-store');
+    return;
+  }
+
+  if (state.unavailable !== true) {
     return;
   }
 

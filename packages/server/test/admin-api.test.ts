@@ -512,7 +512,8 @@ describe('management API', () => {
       );
       const second = await call(
         'GET',
-        `/v1/ledger?agent_id=${id}&kind=agent.created,agent.disabled&limit=1&cursor=${first.body.next_cursor}`,
+        `/v1/ledger?agent_id=${id}&kind=agent.created,agent.disabled&limit=1` +
+          `&cursor=${first.body.next_cursor}`,
       );
 
       expect(all.body.items.map((event: { kind: string }) => event.kind)).toEqual([

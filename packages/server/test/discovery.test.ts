@@ -55,7 +55,7 @@ describe('discovery and health', () => {
         expect(json.token_endpoint_auth_signing_alg_values_supported).not.toContain('HS256');
       });
 
-      it('publishes how to authenticate at introspection and revocation (IN-08, RV-07)', async () => {
+      it('publishes introspection and revocation auth methods (IN-08, RV-07)', async () => {
         const { json } = await getJson(path);
         const methods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 

@@ -277,7 +277,8 @@ describe('malformed input', () => {
   it('answers a request head with control bytes with a 4xx, on both listeners', async () => {
     const heads = [
       'POST /token HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0000b\r\nContent-Length: 0\r\n\r\n',
-      'POST /token HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \u00ff\u00fe\r\nContent-Length: 0\r\n\r\n',
+      'POST /token HTTP/1.1\r\nHost: x\r\n' +
+        'Authorization: Basic \u00ff\u00fe\r\nContent-Length: 0\r\n\r\n',
       'POST /to\u0000ken HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n',
       'POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcde',
       'POST /token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',

@@ -94,7 +94,7 @@ describe('introspection (RFC 7662)', () => {
     await expectInactive(tools, token);
   });
 
-  it('answers exactly {"active":false} when the caller is an agent, not a resource server', async () => {
+  it('answers exactly {"active":false} to an agent caller', async () => {
     const agent = await newAgent();
     const token = await tokenOf(agent);
 

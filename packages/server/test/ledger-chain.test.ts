@@ -116,14 +116,15 @@ describe('ledger hash chain', () => {
       expect(result.first_broken).toBeUndefined();
     });
 
-    it('verifies an untouched copy, so that the copies below test the tampering alone', async () => {
+    it('verifies an untouched copy (so later copies test tampering alone)', async () => {
       expect(await verifyTampered()).toMatchObject({ ok: true });
     });
 
     it('detects an altered event', async () => {
       const link = await linkAt(4);
       const result = await verifyTampered(
-        `UPDATE tamper.ledger_events SET data = data || '{"amount": 1}' WHERE id = ${link.event_id}`,
+        `UPDATE tamper.ledger_events SET data = data || '{"amount": 1}' ` +
+          `WHERE id = ${link.event_id}`,
       );
 
       expect(result).toMatchObject({
@@ -217,7 +218,7 @@ describe('ledger hash chain', () => {
   });
 
   describe('archive', () => {
-    it('moves the chain prefix out with its proof; the rest verifies from the checkpoint', async () => {
+    it('archives the prefix with its proof; the rest verifies from the checkpoint', async () => {
       const links = await chain();
       const cut = (await linkAt(8)).at;
       const expected = links.slice(
@@ -285,7 +286,7 @@ describe('ledger hash chain', () => {
       });
     });
 
-    it('seals new events after the last checkpoint, even with the chain archived away', async () => {
+    it('seals new events after the checkpoint, the chain archived away', async () => {
       const checkpoint = await db()
         .selectFrom('ledger_checkpoints')
         .selectAll()

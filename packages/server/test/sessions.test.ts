@@ -269,7 +269,7 @@ describe('task sessions', () => {
   });
 
   describe('closing', () => {
-    it('POST /sessions/close ends every token of the session and of sessions opened from it', async () => {
+    it('POST /sessions/close ends the tokens of the session and of its children', async () => {
       const agent = await delegatingAgent();
       const helper = await delegatingAgent();
       const first = await openForAlice(agent);
@@ -358,7 +358,7 @@ describe('task sessions', () => {
       expect((await adminCall(tollgate, 'POST', `/v1/sessions/${sid}/close`)).status).toBe(409);
     });
 
-    it('refuses renewal after close with invalid_request, and the token as actor_token too', async () => {
+    it('refuses renewal after close, and the token as actor_token', async () => {
       const agent = await delegatingAgent();
       const first = await openForAlice(agent);
       const sid = await sidOf(first);
@@ -388,7 +388,7 @@ describe('task sessions', () => {
       );
     });
 
-    it('ends tokens at the session deadline, down the chain, and the sweep records it', async () => {
+    it('ends tokens at the deadline, down the chain; the sweep records it', async () => {
       const agent = await delegatingAgent({ session_max_seconds: 3 });
       const helper = await delegatingAgent();
       const first = await openForAlice(agent);
@@ -460,7 +460,7 @@ describe('task sessions', () => {
   });
 
   describe('delegation chains', () => {
-    it('revoking a parent token closes the sessions opened from it, and theirs (TE-19)', async () => {
+    it('revoking a parent token closes the sessions from it (TE-19)', async () => {
       const agent = await delegatingAgent();
       const second = await delegatingAgent();
       const third = await delegatingAgent();

@@ -45,7 +45,7 @@ describe('token endpoint errors (RFC 6749 §5.2, RFC 8707)', () => {
     await tollgate.stop();
   });
 
-  it('answers a good request with a Bearer token that is not cacheable (RFC 6749 §5.1)', async () => {
+  it('answers a Bearer token that is not cacheable (RFC 6749 §5.1)', async () => {
     const reply = await requestToken(tollgate, agent, { scope: 'search tickets.read' });
 
     expect(reply.status).toBe(200);

@@ -99,7 +99,7 @@ describe('usage reports (POST /usage)', () => {
       });
     });
 
-    it('accepts a closed session’s usage from before the close, refuses usage after it', async () => {
+    it('accepts usage from before a session closed, refuses usage after', async () => {
       const agent = await llmAgent();
       const token = await tokenOf(tollgate, agent, 'llm');
       const closed = await fetch(`${tollgate.issuer}/sessions/close`, {
@@ -145,7 +145,7 @@ describe('usage reports (POST /usage)', () => {
       expect(reply.body.occurred_at).toBe(duringLife);
     });
 
-    it('accepts a revoked token’s usage from before the revocation, refuses usage after it', async () => {
+    it('accepts usage from before a revocation, refuses usage after', async () => {
       const agent = await llmAgent();
       const token = await tokenOf(tollgate, agent, 'llm');
 
@@ -183,7 +183,7 @@ describe('usage reports (POST /usage)', () => {
   });
 
   describe('idempotency', () => {
-    it('stores 20 concurrent duplicates once: one 201, the rest 200 with the same body', async () => {
+    it('stores 20 concurrent duplicates once: one 201, 19 × 200, same body', async () => {
       const agent = await llmAgent();
       const token = await tokenOf(tollgate, agent, 'llm');
       const body = usageOf(token, { input_tokens: 7, cost: '0.25', currency: 'EUR' });

@@ -17,7 +17,9 @@ export interface NewIssuedToken {
 }
 
 /** A token stored before its client was last re-enabled raced a disable; it never counts. */
-const STORED_SINCE_ENABLED = sql<boolean>`(c.tokens_valid_after IS NULL OR t.stored_at > c.tokens_valid_after)`;
+const STORED_SINCE_ENABLED = sql<boolean>`(
+  c.tokens_valid_after IS NULL OR t.stored_at > c.tokens_valid_after
+)`;
 
 export interface TokenIssue {
   token: NewIssuedToken;

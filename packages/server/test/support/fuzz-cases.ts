@@ -240,7 +240,8 @@ function randomCase(target: Target, random: SeededRandom, index: number): FuzzCa
     const query = Array.from(
       { length: 3 },
       () =>
-        `${random.pick(TRICKY_VALUES).slice(0, 50)}=${percentEncode(random.pick(TRICKY_VALUES).slice(0, 500))}`,
+        `${random.pick(TRICKY_VALUES).slice(0, 50)}=` +
+        percentEncode(random.pick(TRICKY_VALUES).slice(0, 500)),
     );
 
     return { ...plainCase(target, name), url: `${target.url}?${query.join('&')}` };

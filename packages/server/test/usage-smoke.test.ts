@@ -84,4 +84,51 @@ describe('usage smoke', () => {
       'usage.reported',
     ]);
   });
+
+  it('tells the resource server what is left of the session budget', async () => {
+    const { db } = tollgate.test.database;
+    const agent = await createAgent(
+      db,
+      {
+        name: 'b',
+        owner: 'team-b',
+        tools: ['llm'],
+        audiences: ['https://llm-b.example.com'],
+        budget: { session_llm_tokens: 1000 },
+      },
+      CLI_AUDIT,
+    );
+    const rs = await createResourceServer(
+      db,
+      { name: 'gw-b', audience: 'https://llm-b.example.com' },
+      CLI_AUDIT,
+    );
+    const rsAuth = basicAuth(rs.resource_server.client_id, rs.client_secret);
+    const token = await clientCredentialsToken(
+      tollgate.issuer,
+      agent.agent.client_id,
+      agent.client_secret ?? '',
+      'llm',
+    );
+    const introspect = async () => {
+      const response = await fetch(`${tollgate.issuer}/token/introspection`, {
+        method: 'POST',
+        headers: { authorization: rsAuth },
+        body: new URLSearchParams({ token }),
+      });
+
+      return (await response.json()) as Record<string, unknown>;
+    };
+
+    expect(await introspect()).toMatchObject({ budget_remaining: { session_llm_tokens: 1000 } });
+
+    const reported = await fetch(`${tollgate.issuer}/usage`, {
+      method: 'POST',
+      headers: { authorization: rsAuth, 'content-type': 'application/json' },
+      body: JSON.stringify({ token, tool: 'llm', input_tokens: 300, idempotency_key: 'b1' }),
+    });
+
+    expect(reported.status).toBe(201);
+    expect(await introspect()).toMatchObject({ budget_remaining: { session_llm_tokens: 700 } });
+  });
 });

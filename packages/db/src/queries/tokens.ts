@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-import type { AccessTokenRow, ActorClaim, NewSession, Schema } from '../schema.js';
+import type { AccessTokenRow, ActorClaim, Budget, NewSession, Schema } from '../schema.js';
 import { ledgerRow, type LedgerEventInput } from './ledger.js';
 import { SESSION_IS_OPEN } from './sessions.js';
 
@@ -20,6 +20,9 @@ export interface NewIssuedToken {
 const STORED_SINCE_ENABLED = sql<boolean>`(
   c.tokens_valid_after IS NULL OR t.stored_at > c.tokens_valid_after
 )`;
+
+/** A live token, with its client's budget (introspection reports what is left of it). */
+export type LiveToken = AccessTokenRow & { client_budget: Budget };
 
 export interface TokenIssue {
   token: NewIssuedToken;
@@ -78,12 +81,13 @@ export async function insertIssuedToken(db: Kysely<Schema>, issue: TokenIssue): 
 export async function findLiveToken(
   db: Kysely<Schema>,
   tokenId: string,
-): Promise<AccessTokenRow | undefined> {
+): Promise<LiveToken | undefined> {
   return db
     .selectFrom('access_tokens as t')
     .innerJoin('clients as c', 'c.id', 't.client_pk')
     .leftJoin('sessions as s', 's.id', 't.session_id')
     .selectAll('t')
+    .select('c.budget as client_budget')
     .where('t.token_id', '=', tokenId)
     .where('t.revoked_at', 'is', null)
     .where('t.expires_at', '>', sql<Date>`now()`)

@@ -55,7 +55,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   // The ledger step wraps the shaping step, so it sees the answers in their RFC form.
   provider.use(recordAuthFailures(deps.db));
   provider.use(recordNonAgentExchangeRefusals(deps.db));
-  provider.use(shapeResponses);
+  provider.use(shapeResponses(deps.db));
 
   return provider;
 }

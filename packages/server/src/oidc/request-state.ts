@@ -1,4 +1,4 @@
-import type { AccessTokenRow, ClientWithSecrets, NewSession } from '@tollgate/db';
+import type { ClientWithSecrets, LiveToken, NewSession } from '@tollgate/db';
 import Provider from 'oidc-provider';
 
 /** What Tollgate's provider glue remembers about the request in flight. */
@@ -12,7 +12,7 @@ export interface OidcRequestState {
   /** When authentication was refused for too many failures: how long until it may retry. */
   retryAfterSeconds?: number;
   /** Token lookups of this request, by presented value (one query however often asked). */
-  tokenLookups?: Map<string, Promise<AccessTokenRow | undefined>>;
+  tokenLookups?: Map<string, Promise<LiveToken | undefined>>;
   /** A request value could not be stored or compared (e.g. a NUL byte). */
   invalidValue?: boolean;
   /** The database could not be reached while serving this request. */
@@ -83,8 +83,8 @@ export function noteRetryAfter(seconds: number): void {
 /** Runs a token lookup once per request and value; outside a request it always runs. */
 export function lookupOncePerRequest(
   value: string,
-  lookup: () => Promise<AccessTokenRow | undefined>,
-): Promise<AccessTokenRow | undefined> {
+  lookup: () => Promise<LiveToken | undefined>,
+): Promise<LiveToken | undefined> {
   const state = currentRequestState();
 
   if (state === undefined) {

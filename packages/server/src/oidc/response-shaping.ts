@@ -1,4 +1,5 @@
-import { tokenIdOf } from '@tollgate/core';
+import { measureBudget, tokenIdOf } from '@tollgate/core';
+import type { Kysely, Schema } from '@tollgate/db';
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
@@ -8,10 +9,14 @@ import type { OidcRequestState } from './request-state.js';
  * Brings oidc-provider's answers in line with the RFCs where they differ, and adds the
  * members Tollgate promises in introspection responses.
  */
-export const shapeResponses: Middleware = async (ctx, next) => {
-  await next();
+export function shapeResponses(db: Kysely<Schema>): Middleware {
+  return async (ctx, next) => {
+    await next();
+    await shapeResponse(ctx as KoaContextWithOIDC, db);
+  };
+}
 
-  const oidcCtx = ctx as KoaContextWithOIDC;
+async function shapeResponse(oidcCtx: KoaContextWithOIDC, db: Kysely<Schema>): Promise<void> {
   const route = oidcCtx.oidc?.route;
 
   if (route === 'token' || route === 'introspection' || route === 'revocation') {
@@ -22,12 +27,38 @@ export const shapeResponses: Middleware = async (ctx, next) => {
 
   if (route === 'introspection') {
     shapeIntrospection(oidcCtx);
+    await addSessionBudget(oidcCtx, db);
   } else if (route === 'revocation') {
     shapeRevocation(oidcCtx);
   } else if (route === 'token') {
     shapeTokenError(oidcCtx);
   }
-};
+}
+
+/**
+ * For a token whose agent has session limits, introspection tells the resource server what is
+ * left of them, so that a gateway can stop a generation before it overruns.
+ */
+async function addSessionBudget(ctx: KoaContextWithOIDC, db: Kysely<Schema>): Promise<void> {
+  const body = ctx.body as Record<string, unknown> | undefined;
+  const presented = ctx.oidc.params?.token;
+
+  if (body?.active !== true || typeof body.sid !== 'string' || typeof presented !== 'string') {
+    return;
+  }
+
+  const row = await (ctx.state as OidcRequestState).tokenLookups?.get(presented);
+  const uses =
+    row === undefined
+      ? []
+      : await measureBudget(db, 'session', body.sid, row.client_budget, new Date());
+
+  if (uses.length > 0) {
+    body.budget_remaining = Object.fromEntries(
+      uses.map((use) => [use.limit, Math.max(0, use.max - use.used)]),
+    );
+  }
+}
 
 /** oidc-provider's own wording for a grant type the client is not registered for. */
 const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this client';

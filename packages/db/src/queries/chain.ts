@@ -27,6 +27,22 @@ export interface ChainLink {
 
 const AT_UTC = sql<string>`to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
+/** The event columns the chain hashes (besides the id), `at` in its fixed UTC text form. */
+const eventColumns = () =>
+  [
+    'e.kind',
+    AT_UTC.as('at_utc'),
+    'e.agent_id',
+    'e.client_id',
+    'e.token_id',
+    'e.session_id',
+    'e.subject',
+    'e.actor',
+    'e.request_id',
+    'e.ip',
+    'e.data',
+  ] as const;
+
 /** Holds the sealer lock for the rest of the transaction, or says another instance has it. */
 export async function tryLockSealer(db: Kysely<Schema>): Promise<boolean> {
   const result = await sql<{
@@ -57,20 +73,7 @@ export async function unsealedEvents(db: Kysely<Schema>, limit: number): Promise
   const rows = await db
     .selectFrom('ledger_events as e')
     .leftJoin('ledger_chain as c', 'c.event_id', 'e.id')
-    .select([
-      'e.id',
-      'e.kind',
-      AT_UTC.as('at_utc'),
-      'e.agent_id',
-      'e.client_id',
-      'e.token_id',
-      'e.session_id',
-      'e.subject',
-      'e.actor',
-      'e.request_id',
-      'e.ip',
-      'e.data',
-    ])
+    .select(['e.id', ...eventColumns()])
     .where('c.event_id', 'is', null)
     .where(
       'e.id',
@@ -110,24 +113,7 @@ export async function chainPage(
   const rows = await db
     .selectFrom('ledger_chain as c')
     .leftJoin('ledger_events as e', 'e.id', 'c.event_id')
-    .select([
-      'c.seq',
-      'c.event_id',
-      'c.prev_hash',
-      'c.hash',
-      'e.id as e_id',
-      'e.kind',
-      AT_UTC.as('at_utc'),
-      'e.agent_id',
-      'e.client_id',
-      'e.token_id',
-      'e.session_id',
-      'e.subject',
-      'e.actor',
-      'e.request_id',
-      'e.ip',
-      'e.data',
-    ])
+    .select(['c.seq', 'c.event_id', 'c.prev_hash', 'c.hash', 'e.id as e_id', ...eventColumns()])
     .where(sql<boolean>`c.seq > ${afterSeq}::bigint`)
     .orderBy('c.seq')
     .limit(limit)

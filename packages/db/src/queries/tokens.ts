@@ -16,9 +16,17 @@ export interface NewIssuedToken {
   expiresAt: Date;
 }
 
-/** A token stored before its client was last re-enabled raced a disable; it never counts. */
-const STORED_SINCE_ENABLED = sql<boolean>`(
-  c.tokens_valid_after IS NULL OR t.stored_at > c.tokens_valid_after
+/**
+ * The one definition of a token that can still be honoured (aliases t, c, s): not revoked, not
+ * expired, its client active, not stored before the client was last re-enabled (such a token
+ * raced a disable), and its session, if any, open.
+ */
+const TOKEN_IS_LIVE = sql<boolean>`(
+  t.revoked_at IS NULL
+  AND t.expires_at > now()
+  AND c.status = 'active'
+  AND (c.tokens_valid_after IS NULL OR t.stored_at > c.tokens_valid_after)
+  AND (t.session_id IS NULL OR ${SESSION_IS_OPEN})
 )`;
 
 /** A live token, with its client's budget (introspection reports what is left of it). */
@@ -89,11 +97,7 @@ export async function findLiveToken(
     .selectAll('t')
     .select('c.budget as client_budget')
     .where('t.token_id', '=', tokenId)
-    .where('t.revoked_at', 'is', null)
-    .where('t.expires_at', '>', sql<Date>`now()`)
-    .where('c.status', '=', 'active')
-    .where(STORED_SINCE_ENABLED)
-    .where(sql<boolean>`(t.session_id IS NULL OR ${SESSION_IS_OPEN})`)
+    .where(TOKEN_IS_LIVE)
     .executeTakeFirst();
 }
 
@@ -204,11 +208,7 @@ export async function findLiveSessionToken(
       's.deadline as session_deadline',
     ])
     .where('t.token_id', '=', tokenId)
-    .where('t.revoked_at', 'is', null)
-    .where('t.expires_at', '>', sql<Date>`now()`)
-    .where('c.status', '=', 'active')
-    .where(STORED_SINCE_ENABLED)
-    .where(SESSION_IS_OPEN)
+    .where(TOKEN_IS_LIVE)
     .executeTakeFirst();
 }
 

@@ -17,6 +17,21 @@ export type ScriptTransaction = <T>(
   work: (run: (sql: string, params?: unknown[]) => Promise<unknown[]>) => Promise<T>,
 ) => Promise<T>;
 
+/** Ends a subscription made with `Database.listen`. */
+export type Unlisten = () => Promise<void>;
+
+/** How often a listening connection proves it is alive (and how long it may take to). */
+const LISTEN_HEARTBEAT_MS = 5000;
+
+/** Channels are fixed names in our own code, never input: anything else is refused. */
+const CHANNEL_NAME = /^[a-z_]{1,63}$/;
+
+function assertChannel(channel: string): void {
+  if (!CHANNEL_NAME.test(channel)) {
+    throw new Error(`not a channel name: ${channel}`);
+  }
+}
+
 /** How to reach the database: a server by URL, or the embedded engine under a directory. */
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; poolSize: number; queryTimeoutMs?: number }
@@ -27,6 +42,22 @@ export interface Database {
   readonly db: Kysely<Schema>;
   readonly kind: DatabaseTarget['kind'];
   readonly scriptTransaction: ScriptTransaction;
+  /**
+   * Runs one hot statement under a fixed name, so that Postgres parses and plans it once per
+   * connection rather than on every request. Such statements name every column they read or
+   * return (never `*`): a migration applied by another instance must not change the shape of a
+   * plan that is already prepared.
+   */
+  prepared<Row>(name: string, text: string, values: readonly unknown[]): Promise<Row[]>;
+  /**
+   * Delivers the payloads of NOTIFY on a channel. `onLost` is called once if the subscription
+   * breaks (notifications may then have been missed); subscribe again to resume.
+   */
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onLost: () => void,
+  ): Promise<Unlisten>;
   /** Checks the connection with a trivial query; throws when the database cannot answer. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -87,10 +118,74 @@ function openPostgres(url: string, poolSize: number, queryTimeoutMs: number): Da
     db,
     kind: 'postgres',
     scriptTransaction,
+    prepared: async <Row>(name: string, text: string, values: readonly unknown[]) =>
+      (await pool.query({ name, text, values: [...values] })).rows as Row[],
+    listen: (channel, onNotify, onLost) => listenOnOwnConnection(url, channel, onNotify, onLost),
     ping: async () => {
       await pool.query('SELECT 1');
     },
     close: () => db.destroy(),
+  };
+}
+
+/**
+ * LISTEN needs a connection of its own for as long as it lasts, outside the pool. A dropped
+ * connection is reported once through onLost; the caller decides when to subscribe again.
+ */
+async function listenOnOwnConnection(
+  url: string,
+  channel: string,
+  onNotify: (payload: string) => void,
+  onLost: () => void,
+): Promise<Unlisten> {
+  assertChannel(channel);
+
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: 2000,
+    query_timeout: LISTEN_HEARTBEAT_MS,
+    keepAlive: true,
+  });
+  let ended = false;
+  const timers: { heartbeat?: NodeJS.Timeout } = {};
+  const lost = () => {
+    clearInterval(timers.heartbeat);
+
+    if (!ended) {
+      ended = true;
+      onLost();
+      void client.end().catch(() => undefined);
+    }
+  };
+
+  client.on('error', lost);
+  client.on('end', lost);
+  client.on('notification', (message) => {
+    if (message.channel === channel) {
+      onNotify(message.payload ?? '');
+    }
+  });
+
+  try {
+    await client.connect();
+    await client.query(`LISTEN ${channel}`);
+  } catch (error) {
+    ended = true;
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+
+  // A connection that only listens sends nothing, so a server that dropped it would go
+  // unnoticed; a regular trivial query finds out.
+  timers.heartbeat = setInterval(() => {
+    client.query('SELECT 1').catch(lost);
+  }, LISTEN_HEARTBEAT_MS);
+  timers.heartbeat.unref();
+
+  return async () => {
+    clearInterval(timers.heartbeat);
+    ended = true;
+    await client.end().catch(() => undefined);
   };
 }
 
@@ -124,6 +219,15 @@ async function openEmbedded(dataDir: string | null): Promise<Database> {
     db,
     kind: 'embedded',
     scriptTransaction,
+    // The embedded engine is one in-process connection; naming buys nothing there.
+    prepared: async <Row>(_name: string, text: string, values: readonly unknown[]) =>
+      (await engine.query<Row>(text, [...values])).rows,
+    listen: async (channel, onNotify) => {
+      assertChannel(channel);
+      const unlisten = await engine.listen(channel, onNotify);
+
+      return async () => unlisten();
+    },
     ping: async () => {
       await engine.query('SELECT 1');
     },

@@ -6,6 +6,12 @@ export type * from './schema.js';
 export * from './queries/clients.js';
 export * from './queries/secrets.js';
 export * from './queries/tokens.js';
+export {
+  DEFAULT_ISSUE_WRITER_OPTIONS,
+  TokenIssueWriter,
+  type IssueOutcome,
+  type IssueWriterOptions,
+} from './queries/issue-writer.js';
 export * from './queries/ledger.js';
 export * from './queries/oidc-models.js';
 export * from './queries/keys.js';
@@ -16,3 +22,4 @@ export * from './queries/usage.js';
 export * from './queries/budgets.js';
 export * from './queries/chain.js';
 export * from './queries/reports.js';
+export * from './queries/live-token.js';

@@ -40,6 +40,8 @@ export interface ClientsTable {
     Date | string | null | undefined,
     Date | string | null
   >;
+  /** Moved by the database on every change that matters to a cached copy (migration 0006). */
+  version: ColumnType<string, never, never>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

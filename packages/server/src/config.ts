@@ -29,6 +29,8 @@ export interface Config {
   readonly ledgerSealIntervalMs: number;
   /** How long in-flight requests may take to finish after SIGTERM. */
   readonly shutdownGraceSeconds: number;
+  /** How long a client row may be reused from memory (0: read it on every request). */
+  readonly clientCacheSeconds: number;
   /** Dev-only defaults in force, to be announced loudly at start. */
   readonly warnings: readonly string[];
 }
@@ -104,6 +106,7 @@ export function loadConfig(env: Env = process.env): Config {
     authFailuresPerAddress: read.integer('TOLLGATE_AUTH_FAILURES_PER_ADDRESS', 100, 1, 1_000_000),
     ledgerSealIntervalMs: read.integer('TOLLGATE_LEDGER_SEAL_INTERVAL_MS', 2000, 100, 600_000),
     shutdownGraceSeconds: read.integer('TOLLGATE_SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
+    clientCacheSeconds: read.integer('TOLLGATE_CLIENT_CACHE_SECONDS', 60, 0, 3600),
     warnings,
   };
 

@@ -15,8 +15,10 @@ import {
   deleteExpiredModels,
   deleteExpiredTokens,
   ensureServerSecret,
+  findClientForAuthentication,
   migrate,
   openDatabase,
+  TokenIssueWriter,
   type Database,
 } from '@tollgate/db';
 import type Provider from 'oidc-provider';
@@ -29,6 +31,9 @@ import { requestContext } from './http/request-context.js';
 import { sessionCloseRoute } from './http/session-close.js';
 import { usageRoute } from './http/usage-route.js';
 import type { Logger } from './logger.js';
+import { ClientCache } from './oidc/client-cache.js';
+import { ClientDirectory } from './oidc/client-directory.js';
+import { watchClientChanges } from './oidc/client-watch.js';
 import { createProvider } from './oidc/provider.js';
 
 /** A running Tollgate: both listeners, the provider and the database behind them. */
@@ -37,6 +42,8 @@ export interface RunningTollgate {
   readonly adminUrl: string;
   readonly provider: Provider;
   readonly database: Database;
+  /** Client rows kept in memory (absent when TOLLGATE_CLIENT_CACHE_SECONDS is 0). */
+  readonly clientCache: ClientCache | undefined;
   /** Stops accepting requests, lets in-flight ones finish (up to the grace period), closes. */
   close(): Promise<void>;
 }
@@ -60,7 +67,12 @@ export async function startTollgate(
     logger.info({ event: 'db.migrated', applied }, 'database migrated');
   }
 
-  const provider = await buildProvider(config, database, logger);
+  const clientCache = createClientCache(config, database);
+  const stopWatching =
+    clientCache === undefined
+      ? async () => undefined
+      : watchClientChanges(database, clientCache, logger);
+  const provider = await buildProvider(config, database, logger, clientCache);
   const admin = createAdminApp({
     db: database.db,
     logger,
@@ -77,6 +89,7 @@ export async function startTollgate(
     adminUrl: urlOf(adminServer),
     provider,
     database,
+    clientCache,
     close: async () => {
       stopSweeper();
       stopSealer();
@@ -84,6 +97,7 @@ export async function startTollgate(
         drain(publicServer, config.shutdownGraceSeconds),
         drain(adminServer, config.shutdownGraceSeconds),
       ]);
+      await stopWatching();
 
       if (options.database === undefined) {
         await database.close();
@@ -92,10 +106,26 @@ export async function startTollgate(
   };
 }
 
+/** Client rows kept in memory between requests, unless configured off. */
+function createClientCache(config: Config, database: Database): ClientCache | undefined {
+  if (config.clientCacheSeconds === 0) {
+    return undefined;
+  }
+
+  return new ClientCache((clientId) => findClientForAuthentication(database.db, clientId), {
+    maxAgeMs: config.clientCacheSeconds * 1000,
+    maxEntries: CLIENT_CACHE_ENTRIES,
+  });
+}
+
+/** Far more agents than one instance serves in a minute; a row is a few kilobytes. */
+const CLIENT_CACHE_ENTRIES = 50_000;
+
 async function buildProvider(
   config: Config,
   database: Database,
   logger: Logger,
+  clientCache: ClientCache | undefined,
 ): Promise<Provider> {
   // One verification cache for every endpoint that authenticates clients by secret.
   const verifier = new ClientSecretVerifier(
@@ -117,6 +147,9 @@ async function buildProvider(
   return createProvider({
     issuer: config.issuer,
     db: database.db,
+    database,
+    directory: new ClientDirectory(database.db, clientCache),
+    issueWriter: new TokenIssueWriter(database),
     logger,
     signingKeys,
     cookieKeys: [cookieKey],

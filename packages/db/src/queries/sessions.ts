@@ -2,13 +2,18 @@ import { sql, type Kysely } from 'kysely';
 
 import type { NewSession, Schema, SessionRow } from '../schema.js';
 
-/** SQL condition: the session can still carry tokens (not closed, before deadline, not idle). */
-export const SESSION_IS_OPEN = sql<boolean>`(
+/**
+ * SQL condition (alias s): the session can still carry tokens (not closed, before deadline, not
+ * idle). Also kept as plain text, for the hot statements that are prepared by name.
+ */
+export const SESSION_IS_OPEN_SQL = `(
   s.closed_at IS NULL
   AND s.deadline > now()
   AND (s.idle_timeout_seconds IS NULL
        OR s.last_activity_at + make_interval(secs => s.idle_timeout_seconds) > now())
 )`;
+
+export const SESSION_IS_OPEN = sql.raw<boolean>(SESSION_IS_OPEN_SQL);
 
 export async function insertSession(db: Kysely<Schema>, session: NewSession): Promise<SessionRow> {
   return db.insertInto('sessions').values(session).returningAll().executeTakeFirstOrThrow();

@@ -1,8 +1,9 @@
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 
-import type { AccessTokenRow, ActorClaim, Budget, NewSession, Schema } from '../schema.js';
+import type { AccessTokenRow, ActorClaim, NewSession, Schema } from '../schema.js';
 import { ledgerRow, type LedgerEventInput } from './ledger.js';
-import { SESSION_IS_OPEN } from './sessions.js';
+import { storedIssues, storeIssuesQuery, type StoredIssueRow } from './issue-writer.js';
+import { TOKEN_IS_LIVE_SQL, type LiveToken } from './live-token.js';
 
 export interface NewIssuedToken {
   tokenId: string;
@@ -16,21 +17,8 @@ export interface NewIssuedToken {
   expiresAt: Date;
 }
 
-/**
- * The one definition of a token that can still be honoured (aliases t, c, s): not revoked, not
- * expired, its client active, not stored before the client was last re-enabled (such a token
- * raced a disable), and its session, if any, open.
- */
-const TOKEN_IS_LIVE = sql<boolean>`(
-  t.revoked_at IS NULL
-  AND t.expires_at > now()
-  AND c.status = 'active'
-  AND (c.tokens_valid_after IS NULL OR t.stored_at > c.tokens_valid_after)
-  AND (t.session_id IS NULL OR ${SESSION_IS_OPEN})
-)`;
-
-/** A live token, with its client's budget (introspection reports what is left of it). */
-export type LiveToken = AccessTokenRow & { client_budget: Budget };
+/** The live-token condition of live-token.ts, for the Kysely-built statements. */
+const TOKEN_IS_LIVE = sql.raw<boolean>(TOKEN_IS_LIVE_SQL);
 
 export interface TokenIssue {
   token: NewIssuedToken;
@@ -40,45 +28,24 @@ export interface TokenIssue {
   renewSessionId?: string | undefined;
   /** Ledger events of the issue (token issued, session opened or renewed, ...). */
   events: LedgerEventInput[];
+  /**
+   * The version of the client row the token was issued from. When given, nothing is stored
+   * unless the client is still active at that version (checked in the storing statement).
+   */
+  clientVersion?: string | undefined;
 }
 
 /**
  * Stores an issued token, the session it opens or renews, and their ledger events in one
  * statement, so that none can exist without the others: a token whose events did not commit
- * was never stored and never works.
+ * was never stored and never works. It is the statement TokenIssueWriter batches, run for one
+ * issue; returns false when the client gate refused it (nothing was written then).
  */
-export async function insertIssuedToken(db: Kysely<Schema>, issue: TokenIssue): Promise<void> {
-  const { token } = issue;
-  const steps = [];
+export async function insertIssuedToken(db: Kysely<Schema>, issue: TokenIssue): Promise<boolean> {
+  const { text, values } = storeIssuesQuery([issue]);
+  const result = await db.executeQuery<StoredIssueRow>(CompiledQuery.raw(text, values));
 
-  if (issue.openSession !== undefined) {
-    steps.push(sql`opened AS (${db.insertInto('sessions').values(issue.openSession)})`);
-  }
-
-  if (issue.renewSessionId !== undefined) {
-    const renew = db
-      .updateTable('sessions')
-      .set({ last_activity_at: sql<Date>`now()` })
-      .where('id', '=', issue.renewSessionId);
-    steps.push(sql`renewed AS (${renew})`);
-  }
-
-  const insertToken = db.insertInto('access_tokens').values({
-    token_id: token.tokenId,
-    client_pk: token.clientPk,
-    session_id: token.sessionId,
-    model: token.model,
-    audience: token.audience,
-    scope: token.scope,
-    payload: JSON.stringify(token.payload),
-    issued_at: token.issuedAt,
-    expires_at: token.expiresAt,
-  });
-  steps.push(sql`issued AS (${insertToken})`);
-
-  const insertEvents = db.insertInto('ledger_events').values(issue.events.map(ledgerRow));
-
-  await sql`WITH ${sql.join(steps)} ${insertEvents}`.execute(db);
+  return storedIssues([issue], result.rows)[0] === true;
 }
 
 /**

@@ -2,28 +2,30 @@ import {
   consumeModel,
   deleteModel,
   deleteModelsByGrant,
-  findClientForAuthentication,
-  findLiveToken,
   findModel,
-  insertIssuedToken,
+  lookUpLiveToken,
   insertModelOnce,
   revokeTokenWithEvent,
   upsertModel,
   type ClientWithSecrets,
+  type Database,
   type Kysely,
   type LedgerEventInput,
+  type LiveToken,
   type Schema,
+  type TokenIssue,
+  type TokenIssueWriter,
 } from '@tollgate/db';
 import { closeSessionsFromToken, LedgerKind, tokenIdOf } from '@tollgate/core';
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 
+import type { ClientDirectory } from './client-directory.js';
 import { clientMetadata } from './client-metadata.js';
 import {
   currentRequestState,
   lookupOncePerRequest,
   noteAuthFailure,
   plannedIssuance,
-  rememberClient,
   rememberedClient,
   type IssuancePlan,
 } from './request-state.js';
@@ -36,17 +38,29 @@ const TOKEN_MODELS = new Set(['AccessToken', 'ClientCredentials']);
 
 /**
  * Builds oidc-provider's storage adapter over Postgres. Clients come from the `clients` table,
- * access tokens from `access_tokens` (keyed by a digest of their value), client-assertion
- * replay records are inserted atomically, and every other model is a JSON row.
+ * access tokens from `access_tokens` (keyed by a digest of their value, stored through the
+ * process's one issue writer), client-assertion replay records are inserted atomically, and
+ * every other model is a JSON row.
  */
-export function createAdapterFactory(db: Kysely<Schema>): (name: string) => Adapter {
+export function createAdapterFactory(deps: AdapterDeps): (name: string) => Adapter {
+  const { database, directory } = deps;
+  const { db } = database;
+
   return (name) => {
-    if (name === 'Client') return new ClientAdapter(db);
-    if (TOKEN_MODELS.has(name)) return new AccessTokenAdapter(db, name);
+    if (name === 'Client') return new ClientAdapter(db, directory);
+    if (TOKEN_MODELS.has(name)) return new AccessTokenAdapter(database, name, deps);
     if (name === 'ReplayDetection') return new ReplayDetectionAdapter(db, name);
 
     return new ModelAdapter(db, name);
   };
+}
+
+export interface AdapterDeps {
+  database: Database;
+  /** Where client rows come from (memory where the endpoint confirms it, else the database). */
+  directory: ClientDirectory;
+  /** Stores issued tokens, batching those of concurrent requests (one writer per process). */
+  issueWriter: TokenIssueWriter;
 }
 
 /** Shared behaviour of the JSON-row models; subclasses override what they store differently. */
@@ -86,7 +100,10 @@ class ModelAdapter implements Adapter {
 }
 
 class ClientAdapter extends ModelAdapter {
-  constructor(db: Kysely<Schema>) {
+  constructor(
+    db: Kysely<Schema>,
+    private readonly directory: ClientDirectory,
+  ) {
     super(db, 'Client');
   }
 
@@ -101,16 +118,14 @@ class ClientAdapter extends ModelAdapter {
       return undefined;
     }
 
-    const row =
-      rememberedClient(clientId) ?? (await findClientForAuthentication(this.db, clientId));
+    // Remembered for the request even when disabled, so that the failed attempt is recorded
+    // under its agent.
+    const row = await this.directory.find(clientId);
 
     if (row === undefined) {
       noteAuthFailure('unknown_client');
       return undefined;
     }
-
-    // Remembered even when disabled, so that the failed attempt is recorded under its agent.
-    rememberClient(row);
 
     if (row.status !== 'active') {
       noteAuthFailure('client_disabled');
@@ -148,6 +163,22 @@ class ReplayDetectionAdapter extends ModelAdapter {
 }
 
 class AccessTokenAdapter extends ModelAdapter {
+  readonly #database: Database;
+  readonly #directory: ClientDirectory;
+  readonly #issueWriter: TokenIssueWriter;
+
+  constructor(database: Database, model: string, deps: AdapterDeps) {
+    super(database.db, model);
+    this.#database = database;
+    this.#directory = deps.directory;
+    this.#issueWriter = deps.issueWriter;
+  }
+
+  /**
+   * Stores the token with those of concurrent requests (one statement, one commit), and only
+   * if the client row it was issued from is still current: a token must not outlive, unseen, a
+   * change that would have refused it.
+   */
   override async upsert(value: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     const client = await this.#issuingClient(String(payload.clientId));
     const plan = plannedIssuance();
@@ -166,12 +197,26 @@ class AccessTokenAdapter extends ModelAdapter {
       expiresAt,
     };
 
-    await insertIssuedToken(this.db, {
+    const issue = {
       token,
       openSession: plan?.openSession,
       renewSessionId: plan?.renewal === true ? plan.sessionId : undefined,
       events: issuanceEvents(client, token, payload, plan),
-    });
+    };
+
+    if ((await this.#write(issue, client)) === 'client_changed') {
+      // The client changed since its row was read; what the token relied on did not (or
+      // reconfirm refuses), so store it against the new version. Twice in a row is refused.
+      const fresh = await this.#directory.reconfirm(client);
+
+      if ((await this.#write(issue, fresh)) === 'client_changed') {
+        throw new errors.InvalidClientAuth('the client is changing; retry');
+      }
+    }
+  }
+
+  #write(issue: Omit<TokenIssue, 'clientVersion'>, client: ClientWithSecrets) {
+    return this.#issueWriter.write({ ...issue, clientVersion: client.version });
   }
 
   /**
@@ -180,7 +225,7 @@ class AccessTokenAdapter extends ModelAdapter {
    * one lookup per request serves both.
    */
   override async find(value: string): Promise<AdapterPayload | undefined> {
-    const row = await lookupOncePerRequest(value, () => findLiveToken(this.db, tokenIdOf(value)));
+    const row = await lookupOncePerRequest(value, () => this.#lookUp(value));
 
     if (row === undefined || row.model !== this.model) {
       return undefined;
@@ -207,9 +252,25 @@ class AccessTokenAdapter extends ModelAdapter {
     await closeSessionsFromToken(this.db, tokenId, audit);
   }
 
+  /**
+   * One round trip: the token, and whether the authenticated caller's row, if it came from
+   * memory, is still current (otherwise the caller is re-checked before anything is answered).
+   */
+  async #lookUp(value: string): Promise<LiveToken | undefined> {
+    const callerId = Provider.ctx?.oidc?.client?.clientId;
+    const caller = callerId === undefined ? undefined : rememberedClient(callerId);
+    const confirm = caller === undefined ? undefined : this.#directory.confirmationFor(caller);
+    const lookup = await lookUpLiveToken(this.#database, tokenIdOf(value), confirm);
+
+    if (caller !== undefined && confirm !== undefined && !lookup.clientCurrent) {
+      await this.#directory.reconfirm(caller);
+    }
+
+    return lookup.token;
+  }
+
   async #issuingClient(clientId: string): Promise<ClientWithSecrets> {
-    const row =
-      rememberedClient(clientId) ?? (await findClientForAuthentication(this.db, clientId));
+    const row = await this.#directory.find(clientId);
 
     if (row === undefined) {
       throw new Error('token issued to a client that does not exist');
@@ -229,7 +290,7 @@ function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-type StoredToken = Parameters<typeof insertIssuedToken>[1]['token'];
+type StoredToken = TokenIssue['token'];
 
 /** The ledger events of one issue: the token's own, and its session's opening or renewal. */
 function issuanceEvents(

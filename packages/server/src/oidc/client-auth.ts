@@ -1,30 +1,26 @@
-import { findClientForAuthentication, type Kysely, type Schema } from '@tollgate/db';
 import type { ClientSecretVerifier } from '@tollgate/core';
 import type Provider from 'oidc-provider';
 
-import {
-  currentRequestState,
-  noteAuthFailure,
-  noteRetryAfter,
-  rememberedClient,
-} from './request-state.js';
+import type { ClientDirectory } from './client-directory.js';
+import { currentRequestState, noteAuthFailure, noteRetryAfter } from './request-state.js';
 
 /**
  * Replaces oidc-provider's plain comparison of client secrets with Tollgate's argon2id check
- * (through the supported `compareClientSecret` hook). The live secrets are read from the
- * database for this request, so revocation, rotation and expiry hold on every instance.
+ * (through the supported `compareClientSecret` hook). The live secrets come from the client
+ * directory: read for this request, or remembered where the endpoint confirms the client's
+ * version in the database before acting, so revocation, rotation and expiry hold on every
+ * instance at once.
  */
 export function installSecretCheck(
   provider: Provider,
-  db: Kysely<Schema>,
+  directory: ClientDirectory,
   verifier: ClientSecretVerifier,
 ): void {
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(
     this: InstanceType<Provider['Client']>,
     presented: string,
   ): Promise<boolean> {
-    const row =
-      rememberedClient(this.clientId) ?? (await findClientForAuthentication(db, this.clientId));
+    const row = await directory.find(this.clientId);
 
     if (row === undefined) {
       noteAuthFailure('unknown_client');
@@ -35,7 +31,13 @@ export function installSecretCheck(
     const limitKeys = [`client:${this.clientId}`, ...(ip === undefined ? [] : [`ip:${ip}`])];
     const result = await verifier.check(presented, row.live_secrets, limitKeys);
 
-    if (!result.ok) {
+    if (result.ok) {
+      const state = currentRequestState();
+
+      if (state !== undefined) {
+        state.authenticatedSecretId = result.secretId;
+      }
+    } else {
       noteAuthFailure(result.reason);
 
       if (result.reason === 'rate_limited') {

@@ -5,7 +5,7 @@ import {
   SIGNING_ALG,
   type PrivateJwk,
 } from '@tollgate/core';
-import type { Kysely, Schema } from '@tollgate/db';
+import type { Database, Kysely, Schema, TokenIssueWriter } from '@tollgate/db';
 import type { Middleware } from 'koa';
 import Provider, { type Client, type ClientCredentials, type Configuration } from 'oidc-provider';
 
@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import { createAdapterFactory } from './adapter.js';
 import { recordAuthFailures } from './auth-failures.js';
 import { installSecretCheck } from './client-auth.js';
+import type { ClientDirectory } from './client-directory.js';
 import { EXTRA_CLIENT_METADATA } from './client-metadata.js';
 import { logProviderEvents } from './events.js';
 import { introspectionAllowed, revocationAllowed } from './introspection.js';
@@ -25,6 +26,11 @@ import { rememberedClient } from './request-state.js';
 export interface ProviderDeps {
   issuer: string;
   db: Kysely<Schema>;
+  database: Database;
+  /** Where the provider glue reads client rows (see ClientDirectory). */
+  directory: ClientDirectory;
+  /** Stores issued tokens, batching those of concurrent requests (one writer per process). */
+  issueWriter: TokenIssueWriter;
   logger: Logger;
   signingKeys: PrivateJwk[];
   cookieKeys: string[];
@@ -44,7 +50,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = deps.trustProxy;
   // Only the addresses our own proxies appended count: a client can put anything in front.
   provider.maxIpsCount = deps.proxyHops;
-  installSecretCheck(provider, deps.db, deps.verifier ?? new ClientSecretVerifier());
+  installSecretCheck(provider, deps.directory, deps.verifier ?? new ClientSecretVerifier());
   registerTokenExchange(provider, {
     db: deps.db,
     issuer: deps.issuer,
@@ -62,7 +68,7 @@ export function createProvider(deps: ProviderDeps): Provider {
 
 function providerConfiguration(deps: ProviderDeps): Configuration {
   return {
-    adapter: createAdapterFactory(deps.db),
+    adapter: createAdapterFactory(deps),
     clients: [],
     jwks: { keys: deps.signingKeys },
     cookies: { keys: deps.cookieKeys },

@@ -26,6 +26,8 @@ const INVALID_VALUE_CODES = new Set([
   '22021',
   '22P02',
   '22P05',
+  // program_limit_exceeded: e.g. a value too large for an index entry.
+  '54000',
 ]);
 
 /** The database could not be reached or failed in a way that is not the request's fault. */

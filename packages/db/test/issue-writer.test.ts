@@ -260,8 +260,9 @@ describe.each(availableBackends())('token issue writer (%s)', (backend) => {
     ]);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(InvalidValueError);
     expect((results[4] as PromiseRejectedResult).reason).toBeInstanceOf(UniqueViolationError);
-    // The first went alone, the other four failed together and were then stored one by one.
-    expect(spy.batchSizes).toEqual([1, 4, 1, 1, 1, 1]);
+    // The first went alone; the other four failed together and were halved until each
+    // failing issue stood alone: [bad, good] fails and splits, [good, duplicate] likewise.
+    expect(spy.batchSizes).toEqual([1, 4, 2, 1, 1, 2, 1, 1]);
     expect(await storedTokens(good)).toHaveLength(3);
     expect(await storedTokens([bad])).toEqual([]);
     expect(await sessionOf(bad)).toBeUndefined();

@@ -117,7 +117,7 @@ describe('ClientCache', () => {
     expect(next).toMatchObject({ fromCache: false, row: { version: '2' } });
   });
 
-  it('shares one read among concurrent requests for the same client', async () => {
+  it('shares one read among concurrent requests, as a row they must confirm', async () => {
     const { cache, table, reads, holdReads } = cacheOver();
     table.set('agt_a', clientRow('agt_a', '1'));
     cache.setWatching(true);
@@ -128,6 +128,8 @@ describe('ClientCache', () => {
     const rows = await all;
 
     expect(rows.map((found) => found?.row.version)).toEqual(['1', '1', '1']);
+    // Only the request that started the read may treat its row as its own.
+    expect(rows.map((found) => found?.fromCache)).toEqual([false, true, true]);
     expect(reads()).toBe(1);
   });
 

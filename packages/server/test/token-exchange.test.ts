@@ -251,6 +251,11 @@ describe('RFC 8693 token exchange', () => {
     ...refusals('TE-05', 'invalid_request', 'subject_claim_missing', {
       "a subject JWT without the issuer's user claim": subjectJwt({ iss: EMAIL_ISSUER }),
     }),
+    ...refusals('TE-05', 'invalid_request', 'subject_claim_invalid', {
+      'a subject JWT whose sub is longer than OpenID Connect allows': subjectJwt({
+        sub: 'u'.repeat(256),
+      }),
+    }),
     ...refusals('TE-05', 'invalid_request', 'subject_token_malformed', {
       'a subject_token that is not a JWT': () => ({ subject_token: 'not-a-jwt' }),
     }),

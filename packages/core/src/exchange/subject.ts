@@ -9,6 +9,9 @@ import { badRequest, ExchangeRefusal } from './refusal.js';
 import { TokenType } from './token-types.js';
 
 /** Signature algorithms accepted from identity providers; never none, never a shared key. */
+/** OpenID Connect Core §2 caps `sub` at 255 ASCII characters; nothing longer is a user id. */
+const MAX_SUBJECT_LENGTH = 255;
+
 const SUBJECT_JWT_ALGS = [
   'RS256',
   'RS384',
@@ -98,6 +101,13 @@ async function resolveJwtSubject(
 
   if (typeof subject !== 'string' || subject === '') {
     throw badRequest('subject_claim_missing', `subject_token has no ${trusted.user_claim} claim`);
+  }
+
+  if (subject.length > MAX_SUBJECT_LENGTH) {
+    throw badRequest(
+      'subject_claim_invalid',
+      `subject_token ${trusted.user_claim} is longer than ${MAX_SUBJECT_LENGTH} characters`,
+    );
   }
 
   assertSubjectAllowed(context, subject);

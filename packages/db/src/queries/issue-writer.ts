@@ -280,11 +280,12 @@ export class TokenIssueWriter {
         return;
       }
 
-      // One issue's data (a value Postgres refuses, a duplicate) fails the whole statement;
-      // stored alone, each issue gets its own outcome and the others are not held hostage.
-      for (const pending of batch) {
-        await this.#storeBatch([pending]);
-      }
+      // One issue's data (a value Postgres refuses, a duplicate) fails the whole statement.
+      // Halving the batch until the failing issues stand alone gives each issue its own outcome
+      // in a few statements, so one bad request does not hold the others up for long.
+      const half = Math.ceil(batch.length / 2);
+      await this.#storeBatch(batch.slice(0, half));
+      await this.#storeBatch(batch.slice(half));
     }
   }
 

@@ -9,7 +9,7 @@ export interface ClientCacheOptions {
 
 export interface CachedClient {
   row: ClientWithSecrets;
-  /** True when the row came from memory: it must be confirmed by the statement that acts on it. */
+  /** True unless this very call read the row (memory, or a read another request started). */
   fromCache: boolean;
 }
 
@@ -52,9 +52,10 @@ export class ClientCache {
       this.#entries.delete(clientId);
     }
 
-    const row = await this.read(clientId);
+    const shared = this.#loads.get(clientId);
+    const row = await (shared ?? this.read(clientId));
 
-    return row === undefined ? undefined : { row, fromCache: false };
+    return row === undefined ? undefined : { row, fromCache: shared !== undefined };
   }
 
   /** Reads the client from the database (concurrent reads of one client share a query). */

@@ -39,34 +39,23 @@ export class ClientDirectory {
       return known;
     }
 
-    const found = await this.#load(clientId);
+    const row = await this.#load(clientId);
 
-    if (found === undefined) {
-      return undefined;
+    if (row !== undefined) {
+      rememberClient(row);
     }
 
-    rememberClient(found.row);
-
-    if (found.fromCache) {
-      const state = currentRequestState();
-
-      if (state !== undefined) {
-        state.cachedClients ??= new Set();
-        state.cachedClients.add(clientId);
-      }
-    }
-
-    return found.row;
+    return row;
   }
 
   /**
-   * What the database must confirm about this client before the request may act on it: its
-   * version, when the row was served from memory; nothing when it was read on this request.
+   * What the database must confirm about a client before the request may act on it: that it is
+   * still active at the version its row was read at. Asked always, not only for rows served
+   * from memory: a row shared with a concurrent request, or read just before a change, is no
+   * fresher, and the check rides along in a statement the request runs anyway.
    */
-  confirmationFor(row: ClientWithSecrets): ClientToConfirm | undefined {
-    return currentRequestState()?.cachedClients?.has(row.client_id) === true
-      ? { clientPk: row.id, version: row.version }
-      : undefined;
+  confirmationFor(row: ClientWithSecrets): ClientToConfirm {
+    return { clientPk: row.id, version: row.version };
   }
 
   /**
@@ -78,7 +67,6 @@ export class ClientDirectory {
   async reconfirm(stale: ClientWithSecrets): Promise<ClientWithSecrets> {
     this.cache?.forget(stale.client_id);
     const state = currentRequestState();
-    state?.cachedClients?.delete(stale.client_id);
 
     const fresh = await (this.cache?.read(stale.client_id) ??
       findClientForAuthentication(this.db, stale.client_id));
@@ -98,16 +86,14 @@ export class ClientDirectory {
     return fresh;
   }
 
-  async #load(clientId: string) {
+  async #load(clientId: string): Promise<ClientWithSecrets | undefined> {
     const route = Provider.ctx?.oidc?.route;
 
     if (this.cache !== undefined && route !== undefined && CONFIRMING_ROUTES.has(route)) {
-      return this.cache.get(clientId);
+      return (await this.cache.get(clientId))?.row;
     }
 
-    const row = await findClientForAuthentication(this.db, clientId);
-
-    return row === undefined ? undefined : { row, fromCache: false };
+    return findClientForAuthentication(this.db, clientId);
   }
 }
 

@@ -7,8 +7,6 @@ export interface OidcRequestState {
   ip?: string;
   /** Client rows loaded during this request, by client_id, so no step loads one twice. */
   clients?: Map<string, ClientWithSecrets>;
-  /** Clients whose row was served from memory: what they do must be confirmed in the database. */
-  cachedClients?: Set<string>;
   /** The id of the client secret that authenticated this request, if one did. */
   authenticatedSecretId?: string;
   /** Why client authentication failed, in ledger vocabulary (never the presented secret). */

@@ -12,6 +12,11 @@ export {
   type IssueOutcome,
   type IssueWriterOptions,
 } from './queries/issue-writer.js';
+export {
+  DEFAULT_REPLAY_WRITER_OPTIONS,
+  ReplayWriter,
+  type ReplayWriterOptions,
+} from './queries/replay-writer.js';
 export * from './queries/ledger.js';
 export * from './queries/oidc-models.js';
 export * from './queries/keys.js';

@@ -18,6 +18,7 @@ import {
   findClientForAuthentication,
   migrate,
   openDatabase,
+  ReplayWriter,
   TokenIssueWriter,
   type Database,
 } from '@tollgate/db';
@@ -150,6 +151,7 @@ async function buildProvider(
     database,
     directory: new ClientDirectory(database.db, clientCache),
     issueWriter: new TokenIssueWriter(database),
+    replayWriter: new ReplayWriter(database),
     logger,
     signingKeys,
     cookieKeys: [cookieKey],

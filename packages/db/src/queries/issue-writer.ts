@@ -1,5 +1,5 @@
 import type { Database } from '../database.js';
-import { DatabaseUnavailableError, translateDatabaseError } from '../errors.js';
+import { GroupCommit, type GroupCommitOptions } from '../group-commit.js';
 import type { NewSession } from '../schema.js';
 import { ledgerRow } from './ledger.js';
 import type { TokenIssue } from './tokens.js';
@@ -7,12 +7,7 @@ import type { TokenIssue } from './tokens.js';
 /** What became of one issue: stored, or refused because its client moved on meanwhile. */
 export type IssueOutcome = 'stored' | 'client_changed';
 
-export interface IssueWriterOptions {
-  /** Batches whose statement may run at once (each holds one pooled connection). */
-  maxInFlight: number;
-  /** Issues one statement stores at most. */
-  maxBatch: number;
-}
+export type IssueWriterOptions = GroupCommitOptions;
 
 /**
  * Measured with scripts/bench (2 cores shared by Node, Postgres and the load): one batch in
@@ -217,86 +212,26 @@ function timestamp(value: Date | string | null | undefined): string | null {
   return value instanceof Date ? value.toISOString() : (value ?? null);
 }
 
-interface PendingIssue {
-  issue: TokenIssue;
-  resolve: (outcome: IssueOutcome) => void;
-  reject: (error: unknown) => void;
-}
-
-/**
- * Group commit of token issuance. Each request waits until its issue has committed, but the
- * issues of concurrent requests share one statement, one round trip and one commit.
- *
- * While fewer than `maxInFlight` batches run, an issue is sent at once (at low load, alone and
- * without delay); otherwise it waits, and the issues that gathered meanwhile go together as
- * soon as a batch finishes.
- */
+/** Group commit of token issuance (see GroupCommit): one statement for concurrent issues. */
 export class TokenIssueWriter {
-  readonly #queue: PendingIssue[] = [];
-  #inFlight = 0;
+  readonly #batches: GroupCommit<TokenIssue, IssueOutcome>;
 
   constructor(
     private readonly database: Database,
-    private readonly options: IssueWriterOptions = DEFAULT_ISSUE_WRITER_OPTIONS,
+    options: IssueWriterOptions = DEFAULT_ISSUE_WRITER_OPTIONS,
   ) {
-    if (!isPositiveInteger(options.maxInFlight) || !isPositiveInteger(options.maxBatch)) {
-      throw new RangeError('maxInFlight and maxBatch must be positive integers');
-    }
+    this.#batches = new GroupCommit((issues) => this.#store(issues), options);
   }
 
   /** Stores the issue with others; settles once that has committed, or failed. */
   write(issue: TokenIssue): Promise<IssueOutcome> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ issue, resolve, reject });
-      this.#sendQueued();
-    });
+    return this.#batches.submit(issue);
   }
 
-  #sendQueued(): void {
-    while (this.#inFlight < this.options.maxInFlight && this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.options.maxBatch);
-      this.#inFlight += 1;
-
-      void this.#storeBatch(batch).finally(() => {
-        this.#inFlight -= 1;
-        this.#sendQueued();
-      });
-    }
-  }
-
-  /** Settles every issue of the batch; never throws. */
-  async #storeBatch(batch: PendingIssue[]): Promise<void> {
-    try {
-      const stored = await this.#store(batch.map((pending) => pending.issue));
-
-      batch.forEach((pending, index) => {
-        pending.resolve(stored[index] === true ? 'stored' : 'client_changed');
-      });
-    } catch (raw) {
-      const error = translateDatabaseError(raw);
-
-      if (batch.length === 1 || error instanceof DatabaseUnavailableError) {
-        batch.forEach((pending) => pending.reject(error));
-        return;
-      }
-
-      // One issue's data (a value Postgres refuses, a duplicate) fails the whole statement.
-      // Halving the batch until the failing issues stand alone gives each issue its own outcome
-      // in a few statements, so one bad request does not hold the others up for long.
-      const half = Math.ceil(batch.length / 2);
-      await this.#storeBatch(batch.slice(0, half));
-      await this.#storeBatch(batch.slice(half));
-    }
-  }
-
-  async #store(issues: readonly TokenIssue[]): Promise<boolean[]> {
+  async #store(issues: readonly TokenIssue[]): Promise<IssueOutcome[]> {
     const { text, values } = storeIssuesQuery(issues);
     const rows = await this.database.prepared<StoredIssueRow>(STORE_ISSUES_NAME, text, values);
 
-    return storedIssues(issues, rows);
+    return storedIssues(issues, rows).map((stored) => (stored ? 'stored' : 'client_changed'));
   }
-}
-
-function isPositiveInteger(value: number): boolean {
-  return Number.isInteger(value) && value > 0;
 }

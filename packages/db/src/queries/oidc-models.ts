@@ -21,27 +21,6 @@ export async function upsertModel(
     .execute();
 }
 
-/**
- * Stores a model instance only if none exists under that id; returns whether it was new.
- * One statement, so two instances racing with the same id cannot both win.
- */
-export async function insertModelOnce(
-  db: Kysely<Schema>,
-  model: string,
-  id: string,
-  payload: Record<string, unknown>,
-  expiresAt: Date | null,
-): Promise<boolean> {
-  const inserted = await db
-    .insertInto('oidc_models')
-    .values({ model, id, payload: JSON.stringify(payload), expires_at: expiresAt })
-    .onConflict((oc) => oc.columns(['model', 'id']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-
-  return inserted !== undefined;
-}
-
 export async function findModel(
   db: Kysely<Schema>,
   model: string,

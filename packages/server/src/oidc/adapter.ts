@@ -4,7 +4,6 @@ import {
   deleteModelsByGrant,
   findModel,
   lookUpLiveToken,
-  insertModelOnce,
   revokeTokenWithEvent,
   upsertModel,
   type ClientWithSecrets,
@@ -12,6 +11,7 @@ import {
   type Kysely,
   type LedgerEventInput,
   type LiveToken,
+  type ReplayWriter,
   type Schema,
   type TokenIssue,
   type TokenIssueWriter,
@@ -39,8 +39,8 @@ const TOKEN_MODELS = new Set(['AccessToken', 'ClientCredentials']);
 /**
  * Builds oidc-provider's storage adapter over Postgres. Clients come from the `clients` table,
  * access tokens from `access_tokens` (keyed by a digest of their value, stored through the
- * process's one issue writer), client-assertion replay records are inserted atomically, and
- * every other model is a JSON row.
+ * process's one issue writer), client-assertion replay records are inserted atomically
+ * (batched likewise, through its one replay writer), and every other model is a JSON row.
  */
 export function createAdapterFactory(deps: AdapterDeps): (name: string) => Adapter {
   const { database, directory } = deps;
@@ -49,7 +49,7 @@ export function createAdapterFactory(deps: AdapterDeps): (name: string) => Adapt
   return (name) => {
     if (name === 'Client') return new ClientAdapter(db, directory);
     if (TOKEN_MODELS.has(name)) return new AccessTokenAdapter(database, name, deps);
-    if (name === 'ReplayDetection') return new ReplayDetectionAdapter(db, name);
+    if (name === 'ReplayDetection') return new ReplayDetectionAdapter(db, name, deps.replayWriter);
 
     return new ModelAdapter(db, name);
   };
@@ -61,6 +61,8 @@ export interface AdapterDeps {
   directory: ClientDirectory;
   /** Stores issued tokens, batching those of concurrent requests (one writer per process). */
   issueWriter: TokenIssueWriter;
+  /** Stores client-assertion jtis once, batching those of concurrent requests (one per process). */
+  replayWriter: ReplayWriter;
 }
 
 /** Shared behaviour of the JSON-row models; subclasses override what they store differently. */
@@ -137,6 +139,14 @@ class ClientAdapter extends ModelAdapter {
 }
 
 class ReplayDetectionAdapter extends ModelAdapter {
+  constructor(
+    db: Kysely<Schema>,
+    model: string,
+    private readonly replayWriter: ReplayWriter,
+  ) {
+    super(db, model);
+  }
+
   /** The insert in upsert decides alone (one statement, race-free); no lookup first. */
   override async find(): Promise<AdapterPayload | undefined> {
     return undefined;
@@ -147,8 +157,7 @@ class ReplayDetectionAdapter extends ModelAdapter {
    * itself is therefore the arbiter: the loser of a race is refused like any replay.
    */
   override async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-    const isNew = await insertModelOnce(
-      this.db,
+    const isNew = await this.replayWriter.insertOnce(
       this.model,
       id,
       { ...payload },
@@ -262,7 +271,7 @@ class AccessTokenAdapter extends ModelAdapter {
     const confirm = caller === undefined ? undefined : this.#directory.confirmationFor(caller);
     const lookup = await lookUpLiveToken(this.#database, tokenIdOf(value), confirm);
 
-    if (caller !== undefined && confirm !== undefined && !lookup.clientCurrent) {
+    if (caller !== undefined && !lookup.clientCurrent) {
       await this.#directory.reconfirm(caller);
     }
 

@@ -5,7 +5,7 @@ import {
   SIGNING_ALG,
   type PrivateJwk,
 } from '@tollgate/core';
-import type { Database, Kysely, Schema, TokenIssueWriter } from '@tollgate/db';
+import type { Database, Kysely, ReplayWriter, Schema, TokenIssueWriter } from '@tollgate/db';
 import type { Middleware } from 'koa';
 import Provider, { type Client, type ClientCredentials, type Configuration } from 'oidc-provider';
 
@@ -31,6 +31,8 @@ export interface ProviderDeps {
   directory: ClientDirectory;
   /** Stores issued tokens, batching those of concurrent requests (one writer per process). */
   issueWriter: TokenIssueWriter;
+  /** Stores client-assertion jtis once, batching those of concurrent requests (one per process). */
+  replayWriter: ReplayWriter;
   logger: Logger;
   signingKeys: PrivateJwk[];
   cookieKeys: string[];

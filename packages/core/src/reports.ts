@@ -129,8 +129,9 @@ export function spendReportCsv(report: SpendReport): string {
 function csvCell(value: string | number | null): string {
   const text = value === null ? '' : String(value);
 
-  // A leading =, +, - or @ would be a formula to a spreadsheet: keep it text.
-  const safe = /^[=+\-@]/.test(text) && typeof value === 'string' ? `'${text}` : text;
+  // A leading =, +, - or @ (or a tab or carriage return, which some spreadsheets skip before
+  // reading one of those) would make the cell a formula: keep it text.
+  const safe = /^[=+\-@\t\r]/.test(text) && typeof value === 'string' ? `'${text}` : text;
 
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }

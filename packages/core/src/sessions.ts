@@ -1,5 +1,6 @@
 import {
-  closeSessionTree,
+  appendLedgerEvents,
+  closeSessionTrees,
   findLapsedSessionIds,
   findOpenSessionIds,
   findSession,
@@ -14,7 +15,7 @@ import {
 } from '@tollgate/db';
 
 import { notFound } from './errors.js';
-import { LedgerKind, recordEvent, type AuditContext } from './ledger.js';
+import { auditFields, LedgerKind, type AuditContext } from './ledger.js';
 import { ledgerEventView, type LedgerEventView } from './ledger-list.js';
 import { inTransaction } from './transactions.js';
 import {
@@ -85,22 +86,37 @@ export async function closeSession(
   reason: SessionCloseReason,
   audit: AuditContext,
 ): Promise<SessionRow[]> {
-  return inTransaction(db, async (trx) => {
-    const closed = await closeSessionTree(trx, sessionId, reason);
+  return closeTrees(db, [sessionId], reason, audit);
+}
 
-    for (const row of closed) {
-      await recordEvent(trx, audit, {
-        kind: LedgerKind.sessionClosed,
-        agentId: row.client_pk,
-        sessionId: row.id,
-        subject: row.subject,
-        data: { reason: row.id === sessionId ? reason : 'parent_closed' },
-      });
+/** Closes session trees and records one event per closed session, in one transaction. */
+async function closeTrees(
+  db: Kysely<Schema>,
+  rootIds: readonly string[],
+  reason: SessionCloseReason,
+  audit: AuditContext,
+): Promise<SessionRow[]> {
+  return inTransaction(db, async (trx) => {
+    const closed = await closeSessionTrees(trx, rootIds, reason);
+    const events = closed.map((row) => ({
+      ...auditFields(audit),
+      kind: LedgerKind.sessionClosed,
+      agentId: row.client_pk,
+      sessionId: row.id,
+      subject: row.subject,
+      data: { reason: row.close_reason },
+    }));
+
+    // Bound each insert well below Postgres's 65,535 parameters (ten per event).
+    for (let start = 0; start < events.length; start += EVENTS_PER_INSERT) {
+      await appendLedgerEvents(trx, events.slice(start, start + EVENTS_PER_INSERT));
     }
 
     return closed;
   });
 }
+
+const EVENTS_PER_INSERT = 1000;
 
 /** Closes every open session of an agent (when it is disabled, or its budget is used up). */
 export async function closeSessionsOfAgent(
@@ -109,13 +125,9 @@ export async function closeSessionsOfAgent(
   audit: AuditContext,
   reason: SessionCloseReason = 'agent_disabled',
 ): Promise<number> {
-  let count = 0;
+  const closed = await closeTrees(db, await findOpenSessionIds(db, clientPk), reason, audit);
 
-  for (const id of await findOpenSessionIds(db, clientPk)) {
-    count += (await closeSession(db, id, reason, audit)).length;
-  }
-
-  return count;
+  return closed.length;
 }
 
 /** RFC 8693 chains: revoking a token ends the sessions opened by exchanging it. */
@@ -124,13 +136,10 @@ export async function closeSessionsFromToken(
   tokenId: string,
   audit: AuditContext,
 ): Promise<number> {
-  let count = 0;
+  const roots = await findSessionsFromToken(db, tokenId);
+  const closed = await closeTrees(db, roots, 'parent_token_revoked', audit);
 
-  for (const id of await findSessionsFromToken(db, tokenId)) {
-    count += (await closeSession(db, id, 'parent_token_revoked', audit)).length;
-  }
-
-  return count;
+  return closed.length;
 }
 
 /**

@@ -44,23 +44,29 @@ export async function touchOpenSession(db: Kysely<Schema>, id: string): Promise<
 }
 
 /**
- * Closes a session and every session opened from it (agent-to-agent delegation), at once.
+ * Closes sessions and every session opened from them (agent-to-agent delegation), in one
+ * statement. The roots are closed for `reason`, the sessions below them as 'parent_closed'.
  * Returns the sessions this call closed; sessions already closed are left as they were.
  */
-export async function closeSessionTree(
+export async function closeSessionTrees(
   db: Kysely<Schema>,
-  rootId: string,
+  rootIds: readonly string[],
   reason: string,
 ): Promise<SessionRow[]> {
+  if (rootIds.length === 0) {
+    return [];
+  }
+
+  const roots = sql`${[...rootIds]}::uuid[]`;
   const rows = await sql<SessionRow>`
     WITH RECURSIVE tree(id) AS (
-      SELECT id FROM sessions WHERE id = ${rootId}
+      SELECT id FROM sessions WHERE id = ANY (${roots})
       UNION
       SELECT child.id FROM sessions child JOIN tree ON child.parent_session_id = tree.id
     )
     UPDATE sessions
     SET closed_at = now(),
-        close_reason = CASE WHEN id = ${rootId} THEN ${reason} ELSE 'parent_closed' END
+        close_reason = CASE WHEN id = ANY (${roots}) THEN ${reason} ELSE 'parent_closed' END
     WHERE id IN (SELECT id FROM tree) AND closed_at IS NULL
     RETURNING *`.execute(db);
 

@@ -5,6 +5,7 @@ import {
   insertClient,
   insertIssuedToken,
   insertSecret,
+  LiveTokenReader,
   lookUpLiveToken,
   revokeSecret,
   setClientStatus,
@@ -57,6 +58,28 @@ async function announcements(database: Database) {
       return received.includes(clientId);
     },
   };
+}
+
+/** Stores a live token of the client directly; returns its id. */
+async function storedToken(db: Database['db'], clientPk: string): Promise<string> {
+  const tokenId = randomBytes(16).toString('hex');
+
+  await insertIssuedToken(db, {
+    token: {
+      tokenId,
+      clientPk,
+      sessionId: null,
+      model: 'ClientCredentials',
+      audience: 'https://tools.example',
+      scope: null,
+      payload: {},
+      issuedAt: new Date(),
+      expiresAt: new Date(Date.now() + 60_000),
+    },
+    events: [{ kind: 'token.issued', tokenId }],
+  });
+
+  return tokenId;
 }
 
 describe.each(availableBackends())('client versions (%s)', (backend) => {
@@ -153,6 +176,39 @@ describe.each(availableBackends())('client versions (%s)', (backend) => {
     expect(unconfirmed.clientCurrent).toBe(false);
     expect(unconfirmed.token?.token_id).toBe(tokenId);
     expect(stale.clientCurrent).toBe(false);
+  });
+
+  it('answers concurrent lookups in shared round trips, each with its own answer', async () => {
+    const { db } = test.database;
+    const caller = await newAgent(db, 'batched');
+    const current = await findClientForAuthentication(db, caller.client_id);
+    const confirm = { clientPk: caller.id, version: current?.version ?? '' };
+    const stale = { ...confirm, version: '0' };
+    const tokenIds = await Promise.all([1, 2, 3].map(() => storedToken(db, caller.id)));
+    let statements = 0;
+    const counted = {
+      ...test.database,
+      prepared: <Row>(name: string, text: string, values: readonly unknown[]) => {
+        statements += 1;
+        return test.database.prepared<Row>(name, text, values);
+      },
+    };
+    const reader = new LiveTokenReader(counted, { maxInFlight: 1, maxBatch: 64 });
+
+    const lookups = Array.from({ length: 30 }, (_, index) => ({
+      tokenId: index % 4 === 3 ? `unknown-${index}` : tokenIds[index % 3]!,
+      confirm: index % 2 === 0 ? confirm : stale,
+    }));
+    const answers = await Promise.all(
+      lookups.map((lookup) => reader.lookUp(lookup.tokenId, lookup.confirm)),
+    );
+
+    expect(statements).toBeLessThanOrEqual(3);
+    answers.forEach((answer, index) => {
+      const known = index % 4 !== 3;
+      expect(answer.token?.token_id).toBe(known ? lookups[index]!.tokenId : undefined);
+      expect(answer.clientCurrent).toBe(index % 2 === 0);
+    });
   });
 
   it('does not confirm a disabled client at its last version', async () => {

@@ -1,5 +1,5 @@
 import type { Database } from '../database.js';
-import { GroupCommit, type GroupCommitOptions } from '../group-commit.js';
+import { Batcher, type BatcherOptions } from '../batcher.js';
 import type { NewSession } from '../schema.js';
 import { ledgerRow } from './ledger.js';
 import type { TokenIssue } from './tokens.js';
@@ -7,7 +7,7 @@ import type { TokenIssue } from './tokens.js';
 /** What became of one issue: stored, or refused because its client moved on meanwhile. */
 export type IssueOutcome = 'stored' | 'client_changed';
 
-export type IssueWriterOptions = GroupCommitOptions;
+export type IssueWriterOptions = BatcherOptions;
 
 /**
  * Measured with scripts/bench (2 cores shared by Node, Postgres and the load): one batch in
@@ -212,15 +212,15 @@ function timestamp(value: Date | string | null | undefined): string | null {
   return value instanceof Date ? value.toISOString() : (value ?? null);
 }
 
-/** Group commit of token issuance (see GroupCommit): one statement for concurrent issues. */
+/** Group commit of token issuance (see Batcher): one statement for concurrent issues. */
 export class TokenIssueWriter {
-  readonly #batches: GroupCommit<TokenIssue, IssueOutcome>;
+  readonly #batches: Batcher<TokenIssue, IssueOutcome>;
 
   constructor(
     private readonly database: Database,
     options: IssueWriterOptions = DEFAULT_ISSUE_WRITER_OPTIONS,
   ) {
-    this.#batches = new GroupCommit((issues) => this.#store(issues), options);
+    this.#batches = new Batcher((issues) => this.#store(issues), options);
   }
 
   /** Stores the issue with others; settles once that has committed, or failed. */

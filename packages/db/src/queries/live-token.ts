@@ -1,3 +1,4 @@
+import { Batcher, type BatcherOptions } from '../batcher.js';
 import type { Database } from '../database.js';
 import type { AccessTokenRow, Budget } from '../schema.js';
 import { SESSION_IS_OPEN_SQL } from './sessions.js';
@@ -31,28 +32,68 @@ export interface LiveTokenLookup {
 }
 
 /*
- * Introspection runs this on every call, so it is prepared once per connection. It confirms, in
- * the same round trip, that the caller's cached credentials are still current, and it returns
- * one row even when the token is unknown so that the confirmation is never lost.
+ * Introspection runs this on every call, so it is prepared once per connection, and the lookups
+ * of concurrent requests share one execution (one round trip): each input row is one lookup. It
+ * confirms, in the same round trip, that each caller's remembered credentials are still current,
+ * and it returns one row per lookup even when the token is unknown, so that the confirmation is
+ * never lost. A batch starts after each of its requests arrived, so it sees every revocation
+ * committed before them.
  */
-const FIND_LIVE_TOKEN = `
+const FIND_LIVE_TOKENS = `
+WITH input AS (
+  SELECT token_id, client_pk, version, ord
+  FROM unnest($1::text[], $2::uuid[], $3::bigint[])
+    WITH ORDINALITY AS i(token_id, client_pk, version, ord)
+)
 SELECT
+  i.ord,
   EXISTS (
-    SELECT 1 FROM clients WHERE id = $2::uuid AND version = $3::bigint AND status = 'active'
+    SELECT 1 FROM clients k
+    WHERE k.id = i.client_pk AND k.version = i.version AND k.status = 'active'
   ) AS client_current,
   t.token_id, t.client_pk, t.session_id, t.model, t.audience, t.scope, t.payload,
   t.issued_at, t.expires_at, t.revoked_at, t.revoked_reason, t.stored_at,
   c.budget AS client_budget
-FROM (SELECT 1) AS one
+FROM input i
 LEFT JOIN (
   access_tokens t
   JOIN clients c ON c.id = t.client_pk
   LEFT JOIN sessions s ON s.id = t.session_id
-) ON t.token_id = $1 AND ${TOKEN_IS_LIVE_SQL}`;
+) ON t.token_id = i.token_id AND ${TOKEN_IS_LIVE_SQL}
+ORDER BY i.ord`;
 
-type LookupRow = { client_current: boolean } & {
+const FIND_LIVE_TOKENS_NAME = 'tollgate_find_live_tokens';
+
+type LookupRow = { ord: string; client_current: boolean } & {
   [Column in keyof LiveToken]: LiveToken[Column] | null;
 };
+
+/** One token lookup, with the client to confirm alongside (if any). */
+export interface TokenLookup {
+  tokenId: string;
+  confirm?: ClientToConfirm | undefined;
+}
+
+/** Runs the lookups in one statement; one answer per lookup, in their order. */
+async function lookUpLiveTokens(
+  database: Database,
+  lookups: readonly TokenLookup[],
+): Promise<LiveTokenLookup[]> {
+  const rows = await database.prepared<LookupRow>(FIND_LIVE_TOKENS_NAME, FIND_LIVE_TOKENS, [
+    lookups.map((lookup) => lookup.tokenId),
+    lookups.map((lookup) => lookup.confirm?.clientPk ?? null),
+    lookups.map((lookup) => lookup.confirm?.version ?? null),
+  ]);
+
+  if (rows.length !== lookups.length) {
+    throw new Error('the token lookup did not answer every lookup');
+  }
+
+  return rows.map(({ ord: _ord, client_current: clientCurrent, ...token }) => ({
+    token: token.token_id === null ? undefined : (token as LiveToken),
+    clientCurrent,
+  }));
+}
 
 /**
  * Finds a token that can still be honoured: not revoked, not expired, issued to a client that
@@ -65,20 +106,24 @@ export async function lookUpLiveToken(
   tokenId: string,
   confirm?: ClientToConfirm,
 ): Promise<LiveTokenLookup> {
-  const [row] = await database.prepared<LookupRow>('tollgate_find_live_token', FIND_LIVE_TOKEN, [
-    tokenId,
-    confirm?.clientPk ?? null,
-    confirm?.version ?? null,
-  ]);
+  const [answer] = await lookUpLiveTokens(database, [{ tokenId, confirm }]);
 
-  if (row === undefined) {
-    throw new Error('the token lookup returned no row');
+  return answer as LiveTokenLookup;
+}
+
+/** Measured like the writers: one batch in flight; a batch never waits for more lookups. */
+export const DEFAULT_TOKEN_READER_OPTIONS: BatcherOptions = { maxInFlight: 1, maxBatch: 64 };
+
+/** Token lookups of concurrent requests, batched into one round trip (see Batcher). */
+export class LiveTokenReader {
+  readonly #batches: Batcher<TokenLookup, LiveTokenLookup>;
+
+  constructor(database: Database, options: BatcherOptions = DEFAULT_TOKEN_READER_OPTIONS) {
+    this.#batches = new Batcher((lookups) => lookUpLiveTokens(database, lookups), options);
   }
 
-  const { client_current: clientCurrent, ...token } = row;
-
-  return {
-    token: token.token_id === null ? undefined : (token as LiveToken),
-    clientCurrent,
-  };
+  /** Like lookUpLiveToken, sharing the round trip with the lookups of concurrent requests. */
+  lookUp(tokenId: string, confirm?: ClientToConfirm): Promise<LiveTokenLookup> {
+    return this.#batches.submit({ tokenId, confirm });
+  }
 }

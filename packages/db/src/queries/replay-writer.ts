@@ -1,7 +1,7 @@
 import type { Database } from '../database.js';
-import { GroupCommit, type GroupCommitOptions } from '../group-commit.js';
+import { Batcher, type BatcherOptions } from '../batcher.js';
 
-export type ReplayWriterOptions = GroupCommitOptions;
+export type ReplayWriterOptions = BatcherOptions;
 
 /**
  * The token issue writer's bounds, which it runs beside on every private_key_jwt request.
@@ -75,15 +75,15 @@ function recordKey(record: { model: string; id: string }): string {
   return JSON.stringify([record.model, record.id]);
 }
 
-/** Group commit of replay records (see GroupCommit): one statement for concurrent records. */
+/** Group commit of replay records (see Batcher): one statement for concurrent records. */
 export class ReplayWriter {
-  readonly #batches: GroupCommit<ReplayRecord, boolean>;
+  readonly #batches: Batcher<ReplayRecord, boolean>;
 
   constructor(
     private readonly database: Database,
     options: ReplayWriterOptions = DEFAULT_REPLAY_WRITER_OPTIONS,
   ) {
-    this.#batches = new GroupCommit((records) => this.#insert(records), options);
+    this.#batches = new Batcher((records) => this.#insert(records), options);
   }
 
   /**

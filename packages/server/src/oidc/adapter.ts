@@ -3,7 +3,6 @@ import {
   deleteModel,
   deleteModelsByGrant,
   findModel,
-  lookUpLiveToken,
   revokeTokenWithEvent,
   upsertModel,
   type ClientWithSecrets,
@@ -11,6 +10,7 @@ import {
   type Kysely,
   type LedgerEventInput,
   type LiveToken,
+  type LiveTokenReader,
   type ReplayWriter,
   type Schema,
   type TokenIssue,
@@ -61,6 +61,8 @@ export interface AdapterDeps {
   directory: ClientDirectory;
   /** Stores issued tokens, batching those of concurrent requests (one writer per process). */
   issueWriter: TokenIssueWriter;
+  /** Looks tokens up, sharing round trips between concurrent requests (one per process). */
+  tokenReader: LiveTokenReader;
   /** Stores client-assertion jtis once, batching those of concurrent requests (one per process). */
   replayWriter: ReplayWriter;
 }
@@ -172,15 +174,15 @@ class ReplayDetectionAdapter extends ModelAdapter {
 }
 
 class AccessTokenAdapter extends ModelAdapter {
-  readonly #database: Database;
   readonly #directory: ClientDirectory;
   readonly #issueWriter: TokenIssueWriter;
+  readonly #tokenReader: LiveTokenReader;
 
   constructor(database: Database, model: string, deps: AdapterDeps) {
     super(database.db, model);
-    this.#database = database;
     this.#directory = deps.directory;
     this.#issueWriter = deps.issueWriter;
+    this.#tokenReader = deps.tokenReader;
   }
 
   /**
@@ -269,7 +271,7 @@ class AccessTokenAdapter extends ModelAdapter {
     const callerId = Provider.ctx?.oidc?.client?.clientId;
     const caller = callerId === undefined ? undefined : rememberedClient(callerId);
     const confirm = caller === undefined ? undefined : this.#directory.confirmationFor(caller);
-    const lookup = await lookUpLiveToken(this.#database, tokenIdOf(value), confirm);
+    const lookup = await this.#tokenReader.lookUp(tokenIdOf(value), confirm);
 
     if (caller !== undefined && !lookup.clientCurrent) {
       await this.#directory.reconfirm(caller);

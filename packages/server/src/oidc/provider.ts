@@ -5,7 +5,14 @@ import {
   SIGNING_ALG,
   type PrivateJwk,
 } from '@tollgate/core';
-import type { Database, Kysely, ReplayWriter, Schema, TokenIssueWriter } from '@tollgate/db';
+import type {
+  Database,
+  Kysely,
+  LiveTokenReader,
+  ReplayWriter,
+  Schema,
+  TokenIssueWriter,
+} from '@tollgate/db';
 import type { Middleware } from 'koa';
 import Provider, { type Client, type ClientCredentials, type Configuration } from 'oidc-provider';
 
@@ -32,6 +39,8 @@ export interface ProviderDeps {
   /** Stores issued tokens, batching those of concurrent requests (one writer per process). */
   issueWriter: TokenIssueWriter;
   /** Stores client-assertion jtis once, batching those of concurrent requests (one per process). */
+  /** Looks tokens up, batching the lookups of concurrent requests (one reader per process). */
+  tokenReader: LiveTokenReader;
   replayWriter: ReplayWriter;
   logger: Logger;
   signingKeys: PrivateJwk[];

@@ -1,6 +1,6 @@
 import { DatabaseUnavailableError, translateDatabaseError } from './errors.js';
 
-export interface GroupCommitOptions {
+export interface BatcherOptions {
   /** Batches whose statement may run at once (each holds one pooled connection). */
   maxInFlight: number;
   /** Items one statement carries at most. */
@@ -14,27 +14,28 @@ interface Pending<Item, Outcome> {
 }
 
 /**
- * Group commit: each caller waits until its item has committed, but the items of concurrent
- * callers share one statement, one round trip and one commit.
+ * Runs the items of concurrent callers through one statement: for writes, group commit (each
+ * caller waits until its item has committed, but concurrent items share one statement, one
+ * round trip and one commit); for reads, one round trip for many lookups.
  *
  * While fewer than `maxInFlight` batches run, an item is sent at once (at low load, alone and
  * without delay); otherwise it waits, and the items that gathered meanwhile go together as soon
- * as a batch finishes. `store` gets a batch in queue order and returns one outcome per item.
+ * as a batch finishes. `run` gets a batch in queue order and returns one outcome per item.
  */
-export class GroupCommit<Item, Outcome> {
+export class Batcher<Item, Outcome> {
   readonly #queue: Pending<Item, Outcome>[] = [];
   #inFlight = 0;
 
   constructor(
-    private readonly store: (items: readonly Item[]) => Promise<Outcome[]>,
-    private readonly options: GroupCommitOptions,
+    private readonly run: (items: readonly Item[]) => Promise<Outcome[]>,
+    private readonly options: BatcherOptions,
   ) {
     if (!isPositiveInteger(options.maxInFlight) || !isPositiveInteger(options.maxBatch)) {
       throw new RangeError('maxInFlight and maxBatch must be positive integers');
     }
   }
 
-  /** Queues the item; settles with its outcome once its batch committed, or failed. */
+  /** Queues the item; settles with its outcome once its batch has run (committed), or failed. */
   submit(item: Item): Promise<Outcome> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
@@ -47,7 +48,7 @@ export class GroupCommit<Item, Outcome> {
       const batch = this.#queue.splice(0, this.options.maxBatch);
       this.#inFlight += 1;
 
-      void this.#storeBatch(batch).finally(() => {
+      void this.#runBatch(batch).finally(() => {
         this.#inFlight -= 1;
         this.#sendQueued();
       });
@@ -55,9 +56,9 @@ export class GroupCommit<Item, Outcome> {
   }
 
   /** Settles every item of the batch; never throws. */
-  async #storeBatch(batch: Pending<Item, Outcome>[]): Promise<void> {
+  async #runBatch(batch: Pending<Item, Outcome>[]): Promise<void> {
     try {
-      const outcomes = await this.store(batch.map((pending) => pending.item));
+      const outcomes = await this.run(batch.map((pending) => pending.item));
 
       batch.forEach((pending, index) => pending.resolve(outcomes[index] as Outcome));
     } catch (raw) {
@@ -73,8 +74,8 @@ export class GroupCommit<Item, Outcome> {
       // in a few statements, so one bad request does not hold the others up for long. The
       // halves go in queue order, so the first of two conflicting items still comes first.
       const half = Math.ceil(batch.length / 2);
-      await this.#storeBatch(batch.slice(0, half));
-      await this.#storeBatch(batch.slice(half));
+      await this.#runBatch(batch.slice(0, half));
+      await this.#runBatch(batch.slice(half));
     }
   }
 }

@@ -68,13 +68,18 @@ async function announceAdminAccess(
     [
       '',
       `Tollgate is up: OAuth at ${tollgate.publicUrl}, management API at ${tollgate.adminUrl}.`,
-      'Get an admin token with an admin client (create one with the server stopped:',
-      '  ./scripts/tollgate admin create --name me):',
+      'Get an admin token with an admin client (create one with',
+      `  ./scripts/tollgate admin create --name me${embeddedNote(tollgate)}):`,
       '  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" \\',
       `    -d grant_type=client_credentials -d scope=admin ${tokenUrl}`,
       '',
     ].join('\n') + '\n',
   );
+}
+
+/** The embedded database is single-process: the CLI can only open it while the server is down. */
+function embeddedNote(tollgate: RunningTollgate): string {
+  return tollgate.database.kind === 'embedded' ? ', with the server stopped' : '';
 }
 
 function stopOnSignals(tollgate: RunningTollgate, logger: Logger): void {

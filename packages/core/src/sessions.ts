@@ -4,7 +4,6 @@ import {
   findLapsedSessionIds,
   findOpenSessionIds,
   findSession,
-  findSessionsFromToken,
   listLedgerEvents,
   listSessions,
   listSessionTokens,
@@ -130,14 +129,16 @@ export async function closeSessionsOfAgent(
   return closed.length;
 }
 
-/** RFC 8693 chains: revoking a token ends the sessions opened by exchanging it. */
-export async function closeSessionsFromToken(
+/**
+ * RFC 8693 chains: revoking a token ends the sessions opened by exchanging it. Closes those
+ * sessions (found by the revocation itself) and the sessions below them.
+ */
+export async function closeSessionsOpenedFrom(
   db: Kysely<Schema>,
-  tokenId: string,
+  sessionIds: readonly string[],
   audit: AuditContext,
 ): Promise<number> {
-  const roots = await findSessionsFromToken(db, tokenId);
-  const closed = await closeTrees(db, roots, 'parent_token_revoked', audit);
+  const closed = await closeTrees(db, sessionIds, 'parent_token_revoked', audit);
 
   return closed.length;
 }

@@ -4,6 +4,7 @@ import {
   introspect,
   isActive,
   requestToken,
+  revoke,
   type Credentials,
 } from './support/oauth.js';
 import {
@@ -111,6 +112,22 @@ describe('client rows served from memory, with change notifications lost', () =>
     const after = await tokenRequest(agent);
 
     expect(after.status).toBe(200);
+  });
+
+  it('refuses revocation by a secret revoked after the row was remembered', async () => {
+    const agent = await newAgent();
+    const token = await warm(agent);
+    const replacement = await addSecret(tollgate, agent.id);
+    await revokeSecret(tollgate, agent.id, agent.secretId);
+
+    const withOld = await revoke(tollgate, agent, token);
+    const stillActive = await isActive(tollgate, resourceServer, token);
+    const withNew = await revoke(tollgate, { ...agent, secret: replacement.secret }, token);
+
+    expectOAuthError(withOld, 401, 'invalid_client');
+    expect(stillActive).toBe(true);
+    expect(withNew.status).toBe(200);
+    expect(await isActive(tollgate, resourceServer, token)).toBe(false);
   });
 
   it('refuses introspection to a resource server disabled after its row was remembered', async () => {

@@ -73,21 +73,6 @@ export async function closeSessionTrees(
   return rows.rows;
 }
 
-/** Sessions opened by exchanging the given token, whose lives hang on that token's. */
-export async function findSessionsFromToken(
-  db: Kysely<Schema>,
-  tokenId: string,
-): Promise<string[]> {
-  const rows = await db
-    .selectFrom('sessions')
-    .select('id')
-    .where('parent_token_id', '=', tokenId)
-    .where('closed_at', 'is', null)
-    .execute();
-
-  return rows.map((row) => row.id);
-}
-
 /** Open sessions of a client (to close them when it is disabled). */
 export async function findOpenSessionIds(db: Kysely<Schema>, clientPk: string): Promise<string[]> {
   const rows = await db

@@ -16,7 +16,7 @@ import {
   type TokenIssue,
   type TokenIssueWriter,
 } from '@tollgate/db';
-import { closeSessionsFromToken, LedgerKind, tokenIdOf } from '@tollgate/core';
+import { closeSessionsOpenedFrom, LedgerKind, tokenIdOf } from '@tollgate/core';
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 
 import type { ClientDirectory } from './client-directory.js';
@@ -253,14 +253,17 @@ class AccessTokenAdapter extends ModelAdapter {
     const tokenId = tokenIdOf(value);
     const audit = { actor: caller, requestId: state?.requestId ?? null, ip: state?.ip ?? null };
 
-    await revokeTokenWithEvent(this.db, tokenId, 'revoked_by_client', {
+    const revocation = await revokeTokenWithEvent(this.db, tokenId, 'revoked_by_client', {
       ...audit,
       kind: LedgerKind.tokenRevoked,
       agentId: callerRow?.kind === 'agent' ? callerRow.id : null,
       clientId: caller,
       data: { reason: 'revoked_by_client' },
     });
-    await closeSessionsFromToken(this.db, tokenId, audit);
+
+    if (revocation.sessionsFromToken.length > 0) {
+      await closeSessionsOpenedFrom(this.db, revocation.sessionsFromToken, audit);
+    }
   }
 
   /**

@@ -11,12 +11,13 @@ import type { ClientCache } from './client-cache.js';
 import { currentRequestState, rememberClient, rememberedClient } from './request-state.js';
 
 /**
- * Endpoints whose every answer that relies on the client is confirmed in the database in the
- * same statement: the token endpoint stores each token only if the client's version is still
- * current, and introspection checks the caller's version with the token lookup. Elsewhere the
- * client is read on each request.
+ * Endpoints whose every answer that relies on the client is confirmed in the database: the
+ * token endpoint stores each token only if the client's version is still current; introspection
+ * and revocation check the caller's version with the token lookup, which comes before anything
+ * is answered or revoked (an unknown token is answered alike for anyone). Elsewhere the client is
+ * read on each request.
  */
-const CONFIRMING_ROUTES = new Set(['token', 'introspection']);
+const CONFIRMING_ROUTES = new Set(['token', 'introspection', 'revocation']);
 
 /** Row fields that do not change what a client may do, and so may differ after a re-read. */
 const INCIDENTAL_FIELDS = new Set(['version', 'updated_at', 'live_secrets', 'name', 'description']);

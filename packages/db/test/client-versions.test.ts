@@ -16,6 +16,7 @@ import {
 } from '@tollgate/db';
 
 import { availableBackends, createTestDatabase, type TestDatabase } from './support/database.js';
+import { instrument } from './support/statements.js';
 
 const CHANNEL = 'tollgate_client_changed';
 
@@ -147,22 +148,7 @@ describe.each(availableBackends())('client versions (%s)', (backend) => {
     const caller = await newAgent(db, 'confirmer');
     const current = await findClientForAuthentication(db, caller.client_id);
     const confirm = { clientPk: caller.id, version: current?.version ?? '' };
-    const tokenId = randomBytes(16).toString('hex');
-
-    await insertIssuedToken(db, {
-      token: {
-        tokenId,
-        clientPk: caller.id,
-        sessionId: null,
-        model: 'ClientCredentials',
-        audience: 'https://tools.example',
-        scope: null,
-        payload: {},
-        issuedAt: new Date(),
-        expiresAt: new Date(Date.now() + 60_000),
-      },
-      events: [{ kind: 'token.issued', tokenId }],
-    });
+    const tokenId = await storedToken(db, caller.id);
 
     const found = await lookUpLiveToken(test.database, tokenId, confirm);
     const unknown = await lookUpLiveToken(test.database, 'no-such-token', confirm);
@@ -185,14 +171,7 @@ describe.each(availableBackends())('client versions (%s)', (backend) => {
     const confirm = { clientPk: caller.id, version: current?.version ?? '' };
     const stale = { ...confirm, version: '0' };
     const tokenIds = await Promise.all([1, 2, 3].map(() => storedToken(db, caller.id)));
-    let statements = 0;
-    const counted = {
-      ...test.database,
-      prepared: <Row>(name: string, text: string, values: readonly unknown[]) => {
-        statements += 1;
-        return test.database.prepared<Row>(name, text, values);
-      },
-    };
+    const { database: counted, spy } = instrument(test.database);
     const reader = new LiveTokenReader(counted, { maxInFlight: 1, maxBatch: 64 });
 
     const lookups = Array.from({ length: 30 }, (_, index) => ({
@@ -203,7 +182,7 @@ describe.each(availableBackends())('client versions (%s)', (backend) => {
       lookups.map((lookup) => reader.lookUp(lookup.tokenId, lookup.confirm)),
     );
 
-    expect(statements).toBeLessThanOrEqual(3);
+    expect(spy.calls).toBeLessThanOrEqual(3);
     answers.forEach((answer, index) => {
       const known = index % 4 !== 3;
       expect(answer.token?.token_id).toBe(known ? lookups[index]!.tokenId : undefined);

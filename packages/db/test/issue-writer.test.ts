@@ -18,6 +18,7 @@ import {
 } from '@tollgate/db';
 
 import { availableBackends, createTestDatabase, type TestDatabase } from './support/database.js';
+import { instrument } from './support/statements.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -69,30 +70,6 @@ function openingIssue(client: ClientRow, overrides: { subject?: string } = {}): 
     ],
     clientVersion: client.version,
   };
-}
-
-/** Counts the statements the writer sends, and can make the next ones fail. */
-function instrument(database: Database) {
-  const prepared = database.prepared.bind(database);
-  const spy = { calls: 0, batchSizes: [] as number[], failNext: undefined as Error | undefined };
-
-  const counted: Database = {
-    ...database,
-    prepared: async <Row>(name: string, text: string, values: readonly unknown[]) => {
-      spy.calls += 1;
-      spy.batchSizes.push((values[0] as unknown[]).length);
-      const failure = spy.failNext;
-      spy.failNext = undefined;
-
-      if (failure !== undefined) {
-        throw failure;
-      }
-
-      return prepared<Row>(name, text, values);
-    },
-  };
-
-  return { database: counted, spy };
 }
 
 describe.each(availableBackends())('token issue writer (%s)', (backend) => {

@@ -9,33 +9,10 @@ import {
 } from '@tollgate/db';
 
 import { availableBackends, createTestDatabase, type TestDatabase } from './support/database.js';
+import { instrument } from './support/statements.js';
 
 const MODEL = 'ReplayDetection';
 const HOUR_MS = 3_600_000;
-
-/** Counts the statements the writer sends, and can make the next one fail. */
-function instrument(database: Database) {
-  const prepared = database.prepared.bind(database);
-  const spy = { calls: 0, batchSizes: [] as number[], failNext: undefined as Error | undefined };
-
-  const counted: Database = {
-    ...database,
-    prepared: async <Row>(name: string, text: string, values: readonly unknown[]) => {
-      spy.calls += 1;
-      spy.batchSizes.push((values[0] as unknown[]).length);
-      const failure = spy.failNext;
-      spy.failNext = undefined;
-
-      if (failure !== undefined) {
-        throw failure;
-      }
-
-      return prepared<Row>(name, text, values);
-    },
-  };
-
-  return { database: counted, spy };
-}
 
 function newJti(): string {
   return `jti-${randomUUID()}`;

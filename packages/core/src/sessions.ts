@@ -1,6 +1,9 @@
 import {
   appendLedgerEvents,
   closeSessionTrees,
+  findSessionsFromToken,
+  revokeTokenWithEvent,
+  type LedgerEventInput,
   findLapsedSessionIds,
   findOpenSessionIds,
   findSession,
@@ -130,17 +133,25 @@ export async function closeSessionsOfAgent(
 }
 
 /**
- * RFC 8693 chains: revoking a token ends the sessions opened by exchanging it. Closes those
- * sessions (found by the revocation itself) and the sessions below them.
+ * Revokes a token (RFC 7009) with its ledger event and, RFC 8693 chains, ends the sessions
+ * opened by exchanging it, in one transaction. The sessions are looked for after the revocation
+ * holds the token's row: an exchange that was opening one from this token has committed by then
+ * (it holds a share lock on the token), and a later one sees the token revoked and stops.
+ * Returns whether the token was live until now.
  */
-export async function closeSessionsOpenedFrom(
+export async function revokeToken(
   db: Kysely<Schema>,
-  sessionIds: readonly string[],
+  tokenId: string,
   audit: AuditContext,
-): Promise<number> {
-  const closed = await closeTrees(db, sessionIds, 'parent_token_revoked', audit);
+  event: LedgerEventInput,
+): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    const revoked = await revokeTokenWithEvent(trx, tokenId, 'revoked_by_client', event);
+    const opened = await findSessionsFromToken(trx, tokenId);
+    await closeTrees(trx, opened, 'parent_token_revoked', audit);
 
-  return closed.length;
+    return revoked;
+  });
 }
 
 /**

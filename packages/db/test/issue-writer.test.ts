@@ -174,6 +174,37 @@ describe.each(availableBackends())('token issue writer (%s)', (backend) => {
     expect(await storedTokens(issues)).toHaveLength(10);
   });
 
+  it('opens a session from another only while that token and session are live', async () => {
+    const client = await newAgent(db);
+    const writer = new TokenIssueWriter(test.database);
+    const parent = openingIssue(client);
+    expect(await writer.write(parent)).toBe('stored');
+    const childOf = () => {
+      const child = openingIssue(client);
+      child.openSession = {
+        ...child.openSession!,
+        parent_session_id: parent.openSession!.id,
+        parent_token_id: parent.token.tokenId,
+      };
+
+      return child;
+    };
+    const whileLive = childOf();
+    const afterRevoke = childOf();
+
+    const live = await writer.write(whileLive);
+    await db
+      .updateTable('access_tokens')
+      .set({ revoked_at: new Date() })
+      .where('token_id', '=', parent.token.tokenId)
+      .execute();
+    const revoked = await writer.write(afterRevoke);
+
+    expect([live, revoked]).toEqual(['stored', 'parent_inactive']);
+    expect(await storedTokens([afterRevoke])).toEqual([]);
+    expect(await sessionOf(afterRevoke)).toBeUndefined();
+  });
+
   it('stores nothing of an issue whose client changed or was disabled', async () => {
     const changed = await newAgent(db);
     const disabled = await newAgent(db);

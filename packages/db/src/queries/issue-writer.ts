@@ -5,7 +5,7 @@ import { ledgerRow } from './ledger.js';
 import type { TokenIssue } from './tokens.js';
 
 /** What became of one issue: stored, or refused because its client moved on meanwhile. */
-export type IssueOutcome = 'stored' | 'client_changed';
+export type IssueOutcome = 'stored' | 'client_changed' | 'parent_inactive';
 
 export type IssueWriterOptions = BatcherOptions;
 
@@ -27,6 +27,10 @@ export const DEFAULT_ISSUE_WRITER_OPTIONS: IssueWriterOptions = { maxInFlight: 1
  *   until commit: a change of the client that comes later waits for this statement (and then
  *   sees its tokens), and a client being changed right now is skipped, so its issues count as
  *   changed. Issuance thus never waits for a change, and no token slips past one.
+ * - parent_tokens/parent_sessions/orphaned: a session opened by exchanging another session's
+ *   token (RFC 8693 chains) is only opened while that token and session are live, under the
+ *   same kind of share lock: a revocation or close that comes later waits and then finds the
+ *   new session to close with its parent; one under way makes the issue count as orphaned.
  * - opened/renewed/issued/logged: the writes, each for gated issues only.
  * - Ledger rows are inserted in input order (an issue's session event before its token
  *   event), because the hash chain is later sealed in the order of their ids.
@@ -69,11 +73,38 @@ locked AS (
   WHERE c.version = i.client_version AND c.status = 'active'
   FOR SHARE OF c SKIP LOCKED
 ),
+parent_tokens AS (
+  SELECT o.issue
+  FROM opening o
+  JOIN LATERAL (
+    SELECT 1 FROM access_tokens pt
+    WHERE pt.token_id = o.parent_token_id AND pt.revoked_at IS NULL AND pt.expires_at > now()
+    LIMIT 1
+    FOR SHARE SKIP LOCKED
+  ) AS live ON true
+),
+parent_sessions AS (
+  SELECT o.issue
+  FROM opening o
+  JOIN LATERAL (
+    SELECT 1 FROM sessions ps
+    WHERE ps.id = o.parent_session_id AND ps.closed_at IS NULL AND ps.deadline > now()
+    LIMIT 1
+    FOR SHARE SKIP LOCKED
+  ) AS live ON true
+),
+orphaned AS (
+  SELECT o.issue
+  FROM opening o
+  WHERE (o.parent_token_id IS NOT NULL AND o.issue NOT IN (SELECT issue FROM parent_tokens))
+     OR (o.parent_session_id IS NOT NULL AND o.issue NOT IN (SELECT issue FROM parent_sessions))
+),
 gate AS (
   SELECT ord, token_id, client_pk, session_id, model, audience, scope, payload, issued_at,
          expires_at, renew_session_id
   FROM input
-  WHERE client_version IS NULL OR ord IN (SELECT ord FROM locked)
+  WHERE (client_version IS NULL OR ord IN (SELECT ord FROM locked))
+    AND ord NOT IN (SELECT issue FROM orphaned)
 ),
 opened AS (
   INSERT INTO sessions (id, client_pk, subject, subject_issuer, tools, audience, actor_chain,
@@ -112,12 +143,17 @@ logged AS (
   JOIN gate g ON g.ord = e.issue
   ORDER BY e.ord
 )
-SELECT token_id FROM issued`;
+SELECT i.token_id,
+       i.token_id IN (SELECT token_id FROM issued) AS stored,
+       i.ord NOT IN (SELECT issue FROM orphaned) AS parent_live
+FROM input i`;
 
 const STORE_ISSUES_NAME = 'tollgate_store_issues';
 
 export interface StoredIssueRow {
   token_id: string;
+  stored: boolean;
+  parent_live: boolean;
 }
 
 /** The batch statement for these issues: its fixed text and the arrays bound to it. */
@@ -131,11 +167,21 @@ export function storeIssuesQuery(issues: readonly TokenIssue[]): {
   };
 }
 
-/** Which of the issues the statement stored, in their order. */
-export function storedIssues(issues: readonly TokenIssue[], rows: StoredIssueRow[]): boolean[] {
-  const stored = new Set(rows.map((row) => row.token_id));
+/** What became of each issue, in their order. */
+export function issueOutcomes(
+  issues: readonly TokenIssue[],
+  rows: readonly StoredIssueRow[],
+): IssueOutcome[] {
+  const byToken = new Map(rows.map((row) => [row.token_id, row]));
 
-  return issues.map((issue) => stored.has(issue.token.tokenId));
+  return issues.map((issue) => {
+    const row = byToken.get(issue.token.tokenId);
+
+    if (row?.stored === true) return 'stored';
+    if (row?.parent_live === false) return 'parent_inactive';
+
+    return 'client_changed';
+  });
 }
 
 function tokenColumns(issues: readonly TokenIssue[]): unknown[][] {
@@ -232,6 +278,6 @@ export class TokenIssueWriter {
     const { text, values } = storeIssuesQuery(issues);
     const rows = await this.database.prepared<StoredIssueRow>(STORE_ISSUES_NAME, text, values);
 
-    return storedIssues(issues, rows).map((stored) => (stored ? 'stored' : 'client_changed'));
+    return issueOutcomes(issues, rows);
   }
 }

@@ -44,9 +44,13 @@ export async function touchOpenSession(db: Kysely<Schema>, id: string): Promise<
 }
 
 /**
- * Closes sessions and every session opened from them (agent-to-agent delegation), in one
- * statement. The roots are closed for `reason`, the sessions below them as 'parent_closed'.
- * Returns the sessions this call closed; sessions already closed are left as they were.
+ * Closes sessions and every session opened from them (agent-to-agent delegation). The roots are
+ * closed for `reason`, the sessions below them as 'parent_closed'. Returns the sessions this
+ * call closed; sessions already closed are left as they were. Run it in a transaction.
+ *
+ * Two statements on purpose: closing a root waits for any exchange that is opening a session
+ * below it (the exchange holds a share lock on the root), and only a statement that starts after
+ * that wait sees the new session, so the sessions below are looked for second.
  */
 export async function closeSessionTrees(
   db: Kysely<Schema>,
@@ -58,19 +62,36 @@ export async function closeSessionTrees(
   }
 
   const roots = sql`${[...rootIds]}::uuid[]`;
-  const rows = await sql<SessionRow>`
+  const closedRoots = await sql<SessionRow>`
+    UPDATE sessions SET closed_at = now(), close_reason = ${reason}
+    WHERE id = ANY (${roots}) AND closed_at IS NULL
+    RETURNING *`.execute(db);
+  const closedBelow = await sql<SessionRow>`
     WITH RECURSIVE tree(id) AS (
-      SELECT id FROM sessions WHERE id = ANY (${roots})
+      SELECT child.id FROM sessions child WHERE child.parent_session_id = ANY (${roots})
       UNION
       SELECT child.id FROM sessions child JOIN tree ON child.parent_session_id = tree.id
     )
-    UPDATE sessions
-    SET closed_at = now(),
-        close_reason = CASE WHEN id = ANY (${roots}) THEN ${reason} ELSE 'parent_closed' END
+    UPDATE sessions SET closed_at = now(), close_reason = 'parent_closed'
     WHERE id IN (SELECT id FROM tree) AND closed_at IS NULL
     RETURNING *`.execute(db);
 
-  return rows.rows;
+  return [...closedRoots.rows, ...closedBelow.rows];
+}
+
+/** Open sessions opened by exchanging the given token, whose lives hang on that token's. */
+export async function findSessionsFromToken(
+  db: Kysely<Schema>,
+  tokenId: string,
+): Promise<string[]> {
+  const rows = await db
+    .selectFrom('sessions')
+    .select('id')
+    .where('parent_token_id', '=', tokenId)
+    .where('closed_at', 'is', null)
+    .execute();
+
+  return rows.map((row) => row.id);
 }
 
 /** Open sessions of a client (to close them when it is disabled). */

@@ -2,7 +2,7 @@ import { CompiledQuery, sql, type Kysely } from 'kysely';
 
 import type { AccessTokenRow, ActorClaim, NewSession, Schema } from '../schema.js';
 import { ledgerRow, type LedgerEventInput } from './ledger.js';
-import { storedIssues, storeIssuesQuery, type StoredIssueRow } from './issue-writer.js';
+import { issueOutcomes, storeIssuesQuery, type StoredIssueRow } from './issue-writer.js';
 import { TOKEN_IS_LIVE_SQL, type LiveToken } from './live-token.js';
 
 export interface NewIssuedToken {
@@ -45,7 +45,7 @@ export async function insertIssuedToken(db: Kysely<Schema>, issue: TokenIssue): 
   const { text, values } = storeIssuesQuery([issue]);
   const result = await db.executeQuery<StoredIssueRow>(CompiledQuery.raw(text, values));
 
-  return storedIssues([issue], result.rows)[0] === true;
+  return issueOutcomes([issue], result.rows)[0] === 'stored';
 }
 
 /**
@@ -79,50 +79,31 @@ export async function findTokenById(
     .executeTakeFirst();
 }
 
-/** What revoking one token did, and the open sessions that were opened by exchanging it. */
-export interface TokenRevocation {
-  /** False when the token was unknown or already revoked (then nothing was written). */
-  revoked: boolean;
-  /** Open sessions opened from this token (RFC 8693 chains), to be closed with it. */
-  sessionsFromToken: string[];
-}
-
 /**
- * Marks one token revoked, records the event and finds the sessions opened from the token, in
- * one statement (one round trip).
+ * Marks one token revoked and records the event in the same statement (one round trip).
+ * Returns false when the token was unknown or already revoked (then nothing is written).
  */
 export async function revokeTokenWithEvent(
   db: Kysely<Schema>,
   tokenId: string,
   reason: string,
   event: LedgerEventInput,
-): Promise<TokenRevocation> {
+): Promise<boolean> {
   const row = ledgerRow({ ...event, tokenId });
-  const result = await sql<{ revoked: boolean; sessions_from_token: string[] | null }>`
+  const result = await sql<{ id: string }>`
     WITH revoked AS (
       UPDATE access_tokens SET revoked_at = now(), revoked_reason = ${reason}
       WHERE token_id = ${tokenId} AND revoked_at IS NULL
       RETURNING token_id, session_id
-    ),
-    recorded AS (
-      INSERT INTO ledger_events
-        (kind, agent_id, client_id, token_id, session_id, subject, actor, request_id, ip, data)
-      SELECT ${row.kind}, ${row.agent_id}::uuid, ${row.client_id}, token_id, session_id,
-             ${row.subject}, ${row.actor}, ${row.request_id}, ${row.ip}, ${row.data}::jsonb
-      FROM revoked
-      RETURNING id
     )
-    SELECT EXISTS (SELECT 1 FROM recorded) AS revoked,
-           (SELECT array_agg(id::text) FROM sessions
-            WHERE parent_token_id = ${tokenId} AND closed_at IS NULL) AS sessions_from_token`.execute(
-    db,
-  );
-  const first = result.rows[0];
+    INSERT INTO ledger_events
+      (kind, agent_id, client_id, token_id, session_id, subject, actor, request_id, ip, data)
+    SELECT ${row.kind}, ${row.agent_id}::uuid, ${row.client_id}, token_id, session_id,
+           ${row.subject}, ${row.actor}, ${row.request_id}, ${row.ip}, ${row.data}::jsonb
+    FROM revoked
+    RETURNING id`.execute(db);
 
-  return {
-    revoked: first?.revoked === true,
-    sessionsFromToken: first?.sessions_from_token ?? [],
-  };
+  return result.rows.length > 0;
 }
 
 /** Revokes every live token of a client (e.g. when the agent is disabled); returns how many. */

@@ -3,7 +3,6 @@ import {
   deleteModel,
   deleteModelsByGrant,
   findModel,
-  revokeTokenWithEvent,
   upsertModel,
   type ClientWithSecrets,
   type Database,
@@ -16,7 +15,7 @@ import {
   type TokenIssue,
   type TokenIssueWriter,
 } from '@tollgate/db';
-import { closeSessionsOpenedFrom, LedgerKind, tokenIdOf } from '@tollgate/core';
+import { LedgerKind, revokeToken, tokenIdOf } from '@tollgate/core';
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 
 import type { ClientDirectory } from './client-directory.js';
@@ -215,14 +214,21 @@ class AccessTokenAdapter extends ModelAdapter {
       events: issuanceEvents(client, token, payload, plan),
     };
 
-    if ((await this.#write(issue, client)) === 'client_changed') {
+    let outcome = await this.#write(issue, client);
+
+    if (outcome === 'client_changed') {
       // The client changed since its row was read; what the token relied on did not (or
       // reconfirm refuses), so store it against the new version. Twice in a row is refused.
-      const fresh = await this.#directory.reconfirm(client);
+      outcome = await this.#write(issue, await this.#directory.reconfirm(client));
 
-      if ((await this.#write(issue, fresh)) === 'client_changed') {
+      if (outcome === 'client_changed') {
         throw new errors.InvalidClientAuth('the client is changing; retry');
       }
+    }
+
+    if (outcome === 'parent_inactive') {
+      // The subject token (or its session) was revoked or closed while this exchange ran.
+      throw new errors.InvalidRequest('subject_token is no longer active');
     }
   }
 
@@ -253,17 +259,13 @@ class AccessTokenAdapter extends ModelAdapter {
     const tokenId = tokenIdOf(value);
     const audit = { actor: caller, requestId: state?.requestId ?? null, ip: state?.ip ?? null };
 
-    const revocation = await revokeTokenWithEvent(this.db, tokenId, 'revoked_by_client', {
+    await revokeToken(this.db, tokenId, audit, {
       ...audit,
       kind: LedgerKind.tokenRevoked,
       agentId: callerRow?.kind === 'agent' ? callerRow.id : null,
       clientId: caller,
       data: { reason: 'revoked_by_client' },
     });
-
-    if (revocation.sessionsFromToken.length > 0) {
-      await closeSessionsOpenedFrom(this.db, revocation.sessionsFromToken, audit);
-    }
   }
 
   /**

@@ -123,7 +123,7 @@ describe.each(availableBackends())('client versions (%s)', (backend) => {
     expect(afterBudget).toBeGreaterThan(afterRevoke);
   });
 
-  it('announces a changed client on the channel, and nothing for a rolled-back change', async () => {
+  it('announces a changed client, and nothing for a rolled-back change', async () => {
     const { db } = test.database;
     const changed = await newAgent(db, 'announcer');
     const rolledBack = await newAgent(db, 'announcer');

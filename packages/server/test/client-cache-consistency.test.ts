@@ -130,7 +130,7 @@ describe('client rows served from memory, with change notifications lost', () =>
     expect(await isActive(tollgate, resourceServer, token)).toBe(false);
   });
 
-  it('refuses introspection to a resource server disabled after its row was remembered', async () => {
+  it('refuses introspection to a resource server disabled since it was remembered', async () => {
     const agent = await newAgent();
     const token = await warm(agent);
     const caller = await registerResourceServer(tollgate, 'https://other-tools.example.com/');

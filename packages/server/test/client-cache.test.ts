@@ -73,7 +73,7 @@ describe('ClientCache', () => {
     expect(reads()).toBe(2);
   });
 
-  it('forgets everything when the change feed breaks, and starts empty when it resumes', async () => {
+  it('forgets all when the change feed breaks, and starts empty when it resumes', async () => {
     const { cache, table, reads } = cacheOver();
     table.set('agt_a', clientRow('agt_a', '1'));
     cache.setWatching(true);

@@ -150,12 +150,12 @@ describe.each(availableBackends())('client versions (%s)', (backend) => {
     const confirm = { clientPk: caller.id, version: current?.version ?? '' };
     const tokenId = await storedToken(db, caller.id);
 
-    const found = await lookUpLiveToken(test.database, tokenId, confirm);
-    const unknown = await lookUpLiveToken(test.database, 'no-such-token', confirm);
-    const unconfirmed = await lookUpLiveToken(test.database, tokenId);
+    const found = await lookUpLiveToken(test.database.db, tokenId, confirm);
+    const unknown = await lookUpLiveToken(test.database.db, 'no-such-token', confirm);
+    const unconfirmed = await lookUpLiveToken(test.database.db, tokenId);
 
     await updateClient(db, caller.id, 'agent', { tools: ['other'] });
-    const stale = await lookUpLiveToken(test.database, 'no-such-token', confirm);
+    const stale = await lookUpLiveToken(test.database.db, 'no-such-token', confirm);
 
     expect(found).toMatchObject({ clientCurrent: true, token: { token_id: tokenId } });
     expect(unknown).toEqual({ clientCurrent: true, token: undefined });
@@ -196,7 +196,7 @@ describe.each(availableBackends())('client versions (%s)', (backend) => {
     await setClientStatus(db, caller.id, 'agent', 'disabled');
     const disabled = await findClientForAuthentication(db, caller.client_id);
 
-    const lookup = await lookUpLiveToken(test.database, 'no-such-token', {
+    const lookup = await lookUpLiveToken(test.database.db, 'no-such-token', {
       clientPk: caller.id,
       version: disabled?.version ?? '',
     });

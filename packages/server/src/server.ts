@@ -148,7 +148,6 @@ async function buildProvider(
   // that every later log line carries the request id.
   return createProvider({
     issuer: config.issuer,
-    db: database.db,
     database,
     directory: new ClientDirectory(database.db, clientCache),
     issueWriter: new TokenIssueWriter(database),

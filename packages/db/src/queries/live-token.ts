@@ -1,6 +1,8 @@
+import { CompiledQuery, type Kysely } from 'kysely';
+
 import { Batcher, type BatcherOptions } from '../batcher.js';
 import type { Database } from '../database.js';
-import type { AccessTokenRow, Budget } from '../schema.js';
+import type { AccessTokenRow, Budget, Schema } from '../schema.js';
 import { SESSION_IS_OPEN_SQL } from './sessions.js';
 
 /**
@@ -82,17 +84,16 @@ export interface TokenLookup {
   confirm?: ClientToConfirm | undefined;
 }
 
-/** Runs the lookups in one statement; one answer per lookup, in their order. */
-async function lookUpLiveTokens(
-  database: Database,
-  lookups: readonly TokenLookup[],
-): Promise<LiveTokenLookup[]> {
-  const rows = await database.prepared<LookupRow>(FIND_LIVE_TOKENS_NAME, FIND_LIVE_TOKENS, [
+function lookupValues(lookups: readonly TokenLookup[]): unknown[] {
+  return [
     lookups.map((lookup) => lookup.tokenId),
     lookups.map((lookup) => lookup.confirm?.clientPk ?? null),
     lookups.map((lookup) => lookup.confirm?.version ?? null),
-  ]);
+  ];
+}
 
+/** One answer per lookup, in their order. */
+function lookupAnswers(lookups: readonly TokenLookup[], rows: LookupRow[]): LiveTokenLookup[] {
   if (rows.length !== lookups.length) {
     throw new Error('the token lookup did not answer every lookup');
   }
@@ -103,20 +104,46 @@ async function lookUpLiveTokens(
   }));
 }
 
+/** Runs the lookups in one prepared statement (the hot path, see LiveTokenReader). */
+async function lookUpLiveTokens(
+  database: Database,
+  lookups: readonly TokenLookup[],
+): Promise<LiveTokenLookup[]> {
+  const rows = await database.prepared<LookupRow>(
+    FIND_LIVE_TOKENS_NAME,
+    FIND_LIVE_TOKENS,
+    lookupValues(lookups),
+  );
+
+  return lookupAnswers(lookups, rows);
+}
+
 /**
  * Finds a token that can still be honoured: not revoked, not expired, issued to a client that
  * is still active, in a session that is still open. Disablement, revocation and session close
  * therefore show on the very next lookup, on every instance. With `confirm`, it also tells
- * whether that client's remembered row is still current.
+ * whether that client's remembered row is still current. The same statement as the batched
+ * lookups, for one token, inside any transaction.
  */
 export async function lookUpLiveToken(
-  database: Database,
+  db: Kysely<Schema>,
   tokenId: string,
   confirm?: ClientToConfirm,
 ): Promise<LiveTokenLookup> {
-  const [answer] = await lookUpLiveTokens(database, [{ tokenId, confirm }]);
+  const lookups = [{ tokenId, confirm }];
+  const result = await db.executeQuery<LookupRow>(
+    CompiledQuery.raw(FIND_LIVE_TOKENS, lookupValues(lookups)),
+  );
 
-  return answer as LiveTokenLookup;
+  return lookupAnswers(lookups, result.rows)[0] as LiveTokenLookup;
+}
+
+/** A token that can still be honoured (see lookUpLiveToken), or undefined. */
+export async function findLiveToken(
+  db: Kysely<Schema>,
+  tokenId: string,
+): Promise<LiveToken | undefined> {
+  return (await lookUpLiveToken(db, tokenId)).token;
 }
 
 /** Measured like the writers: one batch in flight; a batch never waits for more lookups. */

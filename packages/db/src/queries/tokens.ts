@@ -3,7 +3,7 @@ import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { AccessTokenRow, ActorClaim, NewSession, Schema } from '../schema.js';
 import { ledgerRow, type LedgerEventInput } from './ledger.js';
 import { issueOutcomes, storeIssuesQuery, type StoredIssueRow } from './issue-writer.js';
-import { TOKEN_IS_LIVE_SQL, type LiveToken } from './live-token.js';
+import { TOKEN_IS_LIVE_SQL } from './live-token.js';
 
 export interface NewIssuedToken {
   tokenId: string;
@@ -46,26 +46,6 @@ export async function insertIssuedToken(db: Kysely<Schema>, issue: TokenIssue): 
   const result = await db.executeQuery<StoredIssueRow>(CompiledQuery.raw(text, values));
 
   return issueOutcomes([issue], result.rows)[0] === 'stored';
-}
-
-/**
- * Finds a token that can still be honoured: not revoked, not expired, issued to a client that
- * is still active, in a session that is still open. Disablement, revocation and session close
- * therefore show on the very next lookup, on every instance.
- */
-export async function findLiveToken(
-  db: Kysely<Schema>,
-  tokenId: string,
-): Promise<LiveToken | undefined> {
-  return db
-    .selectFrom('access_tokens as t')
-    .innerJoin('clients as c', 'c.id', 't.client_pk')
-    .leftJoin('sessions as s', 's.id', 't.session_id')
-    .selectAll('t')
-    .select('c.budget as client_budget')
-    .where('t.token_id', '=', tokenId)
-    .where(TOKEN_IS_LIVE)
-    .executeTakeFirst();
 }
 
 export async function findTokenById(

@@ -5,14 +5,7 @@ import {
   SIGNING_ALG,
   type PrivateJwk,
 } from '@tollgate/core';
-import type {
-  Database,
-  Kysely,
-  LiveTokenReader,
-  ReplayWriter,
-  Schema,
-  TokenIssueWriter,
-} from '@tollgate/db';
+import type { Database, LiveTokenReader, ReplayWriter, TokenIssueWriter } from '@tollgate/db';
 import type { Middleware } from 'koa';
 import Provider, { type Client, type ClientCredentials, type Configuration } from 'oidc-provider';
 
@@ -32,7 +25,6 @@ import { rememberedClient } from './request-state.js';
 
 export interface ProviderDeps {
   issuer: string;
-  db: Kysely<Schema>;
   database: Database;
   /** Where the provider glue reads client rows (see ClientDirectory). */
   directory: ClientDirectory;
@@ -63,16 +55,16 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.maxIpsCount = deps.proxyHops;
   installSecretCheck(provider, deps.directory, deps.verifier ?? new ClientSecretVerifier());
   registerTokenExchange(provider, {
-    db: deps.db,
+    db: deps.database.db,
     issuer: deps.issuer,
     issuerKeys: deps.issuerKeys ?? new IssuerKeys(),
   });
   logProviderEvents(provider, deps.logger);
   deps.middleware.forEach((middleware) => provider.use(middleware));
   // The ledger step wraps the shaping step, so it sees the answers in their RFC form.
-  provider.use(recordAuthFailures(deps.db));
-  provider.use(recordNonAgentExchangeRefusals(deps.db));
-  provider.use(shapeResponses(deps.db));
+  provider.use(recordAuthFailures(deps.database.db));
+  provider.use(recordNonAgentExchangeRefusals(deps.database.db));
+  provider.use(shapeResponses(deps.database.db));
 
   return provider;
 }
@@ -104,7 +96,7 @@ function providerConfiguration(deps: ProviderDeps): Configuration {
       resourceIndicators: {
         enabled: true,
         defaultResource,
-        getResourceServerInfo: resourceServerInfo(deps.db),
+        getResourceServerInfo: resourceServerInfo(deps.database.db),
         useGrantedResource: () => false,
       },
     },
